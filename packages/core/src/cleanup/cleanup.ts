@@ -1,0 +1,100 @@
+import { errorLine } from '../errors.js';
+import type { Target } from '../target/target.js';
+
+/*
+ * Signal-safe cleanup. Every open target is registered here; when the debugger
+ * is told to die (SIGTERM, SIGHUP, SIGQUIT, and SIGINT when no monitor is there
+ * to take it) or throws, each target is paused, its probes and breakpoints are
+ * removed and it is detached, so the debuggee never meets a stale trap. The
+ * `exit` hook runs the drivers' synchronous cleanup for exits nobody announced.
+ */
+
+const targets = new Set<Target>();
+const interruptListeners = new Set<() => void>();
+let installed = false;
+let dying = false;
+
+/** Registers a target for cleanup (drivers' open paths call it through `openTargets`). */
+export function registerForCleanup(t: Target): void {
+  installHandlers();
+  targets.add(t);
+  t.on('state-change', ({ to }) => {
+    if (to === 'closed' || to === 'detached') targets.delete(t);
+  });
+}
+
+/** Targets currently registered. */
+export function registeredTargets(): Target[] {
+  return [...targets];
+}
+
+/**
+ * Makes SIGINT non-fatal while `fn` runs: SIGINT calls `onInterrupt` instead of
+ * ending the program (how `monitor` returns control to the program).
+ */
+export async function withInterrupt<T>(onInterrupt: () => void, fn: () => Promise<T>): Promise<T> {
+  installHandlers();
+  interruptListeners.add(onInterrupt);
+  try {
+    return await fn();
+  } finally {
+    interruptListeners.delete(onInterrupt);
+  }
+}
+
+/** Pauses, removes traps and detaches every registered target. */
+export async function cleanupAll(): Promise<void> {
+  const all = [...targets];
+  targets.clear();
+  await Promise.all(all.map(async (t) => {
+    try {
+      await t.close();
+    } catch {
+      try {
+        t.cleanupSync();
+      } catch {
+        /* nothing more can be done */
+      }
+    }
+  }));
+}
+
+async function die(code: number, message?: string): Promise<never> {
+  if (dying) process.exit(code);
+  dying = true;
+  if (message) process.stderr.write(message + '\n');
+  const timer = setTimeout(() => {
+    for (const t of targets) t.cleanupSync();
+    process.exit(code);
+  }, 5000);
+  timer.unref();
+  await cleanupAll();
+  process.exit(code);
+}
+
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
+
+function installHandlers(): void {
+  if (installed) return;
+  installed = true;
+  for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) {
+    process.on(sig, () => {
+      if (sig === 'SIGINT' && interruptListeners.size && !dying) {
+        for (const l of interruptListeners) l();
+        return;
+      }
+      void die(SIGNAL_EXIT[sig]!);
+    });
+  }
+  process.on('uncaughtException', (err) => void die(1, `stackdb: ${errorLine(err)}`));
+  process.on('unhandledRejection', (err) => void die(1, `stackdb: ${errorLine(err)}`));
+  process.on('exit', () => {
+    for (const t of targets) {
+      try {
+        t.cleanupSync();
+      } catch {
+        /* best effort at exit */
+      }
+    }
+  });
+}

@@ -1,0 +1,207 @@
+import { ProbeError } from '../errors.js';
+import { getLogger } from '../log/logger.js';
+import type { Target } from './target.js';
+import type { Addr, HwDebugSpec, StopEvent } from './types.js';
+
+const log = getLogger('P_PROBEPOINT');
+
+interface SwBreakpoint {
+  readonly original: Uint8Array;
+  refs: number;
+}
+
+/**
+ * The software breakpoints inserted in a target: reference-counted by address,
+ * hidden from memory reads (the original bytes are shown), kept in place across
+ * writes, lifted for single steps, and all removed on detach.
+ */
+export class SoftwareBreakpoints {
+  private readonly table = new Map<Addr, SwBreakpoint>();
+
+  constructor(private readonly target: Target) {}
+
+  has(address: Addr): boolean {
+    return this.table.has(address);
+  }
+
+  /** Addresses of the inserted breakpoints. */
+  addresses(): Addr[] {
+    return [...this.table.keys()];
+  }
+
+  /** Inserts (or adds a reference to) a breakpoint. */
+  async insert(address: Addr): Promise<void> {
+    const bp = this.table.get(address);
+    if (bp) {
+      bp.refs++;
+      return;
+    }
+    const original = await this.target._insertSwBreakpoint(address);
+    this.table.set(address, { original, refs: 1 });
+    this.target.invalidate();
+    log.debug(5, 'inserted breakpoint at 0x%s', address.toString(16));
+  }
+
+  /** Drops a reference; the last one restores the original bytes. */
+  async remove(address: Addr): Promise<void> {
+    const bp = this.table.get(address);
+    if (!bp) return;
+    if (--bp.refs > 0) return;
+    this.table.delete(address);
+    await this.target._removeSwBreakpoint(address, bp.original);
+    this.target.invalidate();
+    log.debug(5, 'removed breakpoint at 0x%s', address.toString(16));
+  }
+
+  /** Removes every breakpoint, restoring original bytes; keeps going past failures. */
+  async removeAll(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const [address, bp] of [...this.table]) {
+      this.table.delete(address);
+      try {
+        await this.target._removeSwBreakpoint(address, bp.original);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    this.target.invalidate();
+    if (errors.length) log.warn('could not remove %d breakpoint(s): %s', errors.length, String(errors[0]));
+  }
+
+  /** Forgets breakpoints whose memory is gone (exec, exit) without touching the target. */
+  forgetAll(): void {
+    this.table.clear();
+  }
+
+  /** Original bytes of every breakpoint, for synchronous cleanup paths. */
+  entries(): [Addr, Uint8Array][] {
+    return [...this.table].map(([a, bp]) => [a, bp.original]);
+  }
+
+  /** Replaces trap bytes in `buf` (read from `address`) with the original bytes. */
+  shadow(address: Addr, buf: Uint8Array): void {
+    if (this.table.size === 0 || buf.length === 0) return;
+    const end = address + BigInt(buf.length);
+    for (const [a, bp] of this.table) {
+      for (let i = 0; i < bp.original.length; i++) {
+        const x = a + BigInt(i);
+        if (x >= address && x < end) buf[Number(x - address)] = bp.original[i]!;
+      }
+    }
+  }
+
+  /**
+   * For a write over breakpoints: records the new bytes as the breakpoints'
+   * originals and returns the data with the trap bytes kept in place.
+   */
+  absorbWrite(address: Addr, data: Uint8Array): Uint8Array {
+    if (this.table.size === 0) return data;
+    const end = address + BigInt(data.length);
+    let out = data;
+    const insn = this.target.arch.breakpointInstruction;
+    for (const [a, bp] of this.table) {
+      for (let i = 0; i < bp.original.length; i++) {
+        const x = a + BigInt(i);
+        if (x < address || x >= end) continue;
+        if (out === data) out = Uint8Array.from(data);
+        const off = Number(x - address);
+        bp.original[i] = data[off]!;
+        out[off] = insn[i]!;
+      }
+    }
+    return out;
+  }
+
+  /** Runs `fn` (a single step) with the breakpoint at `address` temporarily removed. */
+  async withLifted(address: Addr, fn: () => Promise<StopEvent[]>): Promise<StopEvent[]> {
+    const bp = this.table.get(address);
+    if (!bp) return fn();
+    await this.target._removeSwBreakpoint(address, bp.original);
+    try {
+      return await fn();
+    } finally {
+      if (this.table.get(address) === bp) await this.target._insertSwBreakpoint(address);
+      this.target.invalidate();
+    }
+  }
+}
+
+interface SlotUse {
+  readonly spec: HwDebugSpec;
+  /** Restricted to one thread, or undefined for all threads. */
+  readonly tid?: number;
+}
+
+/**
+ * Allocation of a target's hardware debug slots (x86 DR0–DR3). A slot is either
+ * programmed on every thread (and on threads created later) or on one thread.
+ */
+export class HardwareDebugSlots {
+  private readonly slots: (SlotUse | undefined)[];
+
+  constructor(private readonly target: Target, count: number) {
+    this.slots = new Array(count).fill(undefined);
+  }
+
+  get count(): number {
+    return this.slots.length;
+  }
+
+  /** Slots in use. */
+  used(): { slot: number; spec: HwDebugSpec; tid?: number }[] {
+    return this.slots.flatMap((u, slot) => (u ? [{ slot, ...u }] : []));
+  }
+
+  /** Programs a free slot and returns its number; `ERR_NO_HW_SLOTS` when all are taken. */
+  async allocate(spec: HwDebugSpec, tid?: number): Promise<number> {
+    const slot = this.slots.findIndex((s) => s === undefined);
+    if (slot < 0) {
+      throw new ProbeError('ERR_NO_HW_SLOTS', `all ${this.slots.length} hardware debug slots of ${this.target.name} are in use; use a software breakpoint (-s) or remove a probe`);
+    }
+    await this.target._setHwDebug(slot, spec, tid);
+    this.slots[slot] = tid === undefined ? { spec } : { spec, tid };
+    return slot;
+  }
+
+  /** Clears a slot. */
+  async release(slot: number): Promise<void> {
+    const use = this.slots[slot];
+    if (!use) return;
+    this.slots[slot] = undefined;
+    await this.target._setHwDebug(slot, null, use.tid);
+  }
+
+  /** Clears every slot. */
+  async clearAll(): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) {
+      const use = this.slots[i];
+      if (!use) continue;
+      this.slots[i] = undefined;
+      try {
+        await this.target._setHwDebug(i, null, use.tid);
+      } catch (err) {
+        log.warn('could not clear hardware debug slot %d: %s', i, String(err));
+      }
+    }
+  }
+
+  /** Programs the all-thread slots on a newly created thread. */
+  async applyToThread(tid: number): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) {
+      const use = this.slots[i];
+      if (use && use.tid === undefined) await this.target._setHwDebug(i, use.spec, tid);
+    }
+  }
+
+  /** Runs `fn` with one slot disabled on one thread (to step past an execute breakpoint). */
+  async withSlotDisabled(tid: number, slot: number, fn: () => Promise<StopEvent[]>): Promise<StopEvent[]> {
+    const use = this.slots[slot];
+    if (!use) return fn();
+    await this.target._setHwDebug(slot, null, tid);
+    try {
+      return await fn();
+    } finally {
+      if (this.slots[slot] === use) await this.target._setHwDebug(slot, use.spec, tid);
+    }
+  }
+}
