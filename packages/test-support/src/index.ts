@@ -1,0 +1,3 @@
+export * from './system.js';
+export * from './fixtures.js';
+export * from './golden.js';
