@@ -19,3 +19,4 @@ export * from './registry/help.js';
 export * from './registry/registry.js';
 export * from './registry/instantiate.js';
 export * from './cleanup/cleanup.js';
+export * from './target/modules.js';
