@@ -97,6 +97,10 @@ export function discoverPlugins(roots: readonly string[] = defaultSearchRoots())
 /** Imports a plugin's entry module. */
 export async function importPluginEntry(plugin: DiscoveredPlugin): Promise<Record<string, unknown>> {
   const file = path.resolve(plugin.packageDir, plugin.entry);
+  if (!fs.existsSync(file)) {
+    const what = plugin.kind === 'personality' ? 'personality' : 'driver';
+    throw new RegistryError(`the ${plugin.name} ${what} (${plugin.packageName}) is not implemented in this version: its entry ${plugin.entry} is missing`);
+  }
   try {
     return (await import(pathToUrl(file))) as Record<string, unknown>;
   } catch (err) {

@@ -22,7 +22,7 @@ export function formatHelp(input: {
   if (input.toolOptions?.length) out.push('', 'Options:', ...input.toolOptions.map(optionLine));
   if (input.targets ?? true) {
     out.push('', 'Common target options:', ...COMMON_OPTIONS.map(optionLine), ...STACK_OPTIONS.map(optionLine));
-    const drivers = input.drivers.filter((d) => d.kind !== 'personality');
+    const drivers = sortDrivers(input.drivers.filter((d) => d.kind !== 'personality'));
     for (const d of drivers) {
       const kind = d.kind === 'overlay-driver' ? 'overlay driver' : 'driver';
       out.push('', `${d.name} ${kind} (${d.packageName})${d.description ? `: ${d.description}` : ''}`);
@@ -40,4 +40,15 @@ export function formatHelp(input: {
   }
   if (input.footer) out.push('', input.footer);
   return out.join('\n') + '\n';
+}
+
+const PREFERRED = ['ptrace', 'gdb', 'xen', 'elfcore'];
+
+/** Base drivers first (the seed's order, then by name), then overlay drivers by name. */
+function sortDrivers(drivers: readonly DiscoveredPlugin[]): DiscoveredPlugin[] {
+  const rank = (d: DiscoveredPlugin) => {
+    const i = PREFERRED.indexOf(d.name);
+    return (d.kind === 'overlay-driver' ? 100 : 0) + (i < 0 ? 50 : i);
+  };
+  return [...drivers].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }

@@ -205,26 +205,44 @@ function listNames(names: string[]): string {
   return names.length <= 2 ? names.join(' and ') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-/** Finds -t in argv without interpreting anything it cannot be sure of. */
-function prescanTargetType(argv: readonly string[], lookup: (tok: string, short: boolean) => { takesArg: boolean | 'ambiguous' } | undefined): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
+type ArgInfo = { takesArg: boolean | 'ambiguous' } | undefined;
+
+/**
+ * Finds -t in argv. An option whose arity depends on the driver (xen's flag -M,
+ * gdb's -M FILE) is read both ways; -t counts only when every reading finds the
+ * same value.
+ */
+function prescanTargetType(argv: readonly string[], lookup: (tok: string, short: boolean) => ArgInfo, from = 0, depth = 0): string | undefined {
+  const agree = (readings: (() => string | undefined)[]) => {
+    if (depth > 8) return undefined;
+    const found = readings.map((r) => r());
+    return found.every((f) => f !== undefined && f === found[0]) ? found[0] : undefined;
+  };
+  const scan = (args: readonly string[], at: number) => () => prescanTargetType(args, lookup, at, depth + 1);
+  for (let i = from; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return undefined;
     if (a === '-t' || a === '--target-type') return argv[i + 1];
     if (a.startsWith('--target-type=')) return a.slice('--target-type='.length);
     if (a.startsWith('--')) {
-      const name = a.slice(2).split('=')[0]!;
-      const info = lookup(name, false);
-      if (!info || info.takesArg === 'ambiguous') return undefined;
+      const info = lookup(a.slice(2).split('=')[0]!, false);
+      if (!info) return undefined;
+      if (info.takesArg === 'ambiguous') return agree(a.includes('=') ? [scan(argv, i + 1)] : [scan(argv, i + 1), scan(argv, i + 2)]);
       if (info.takesArg && !a.includes('=')) i++;
     } else if (a.startsWith('-') && a.length > 1) {
       for (let j = 1; j < a.length; j++) {
         const ch = a[j]!;
         if (ch === 't') return j + 1 < a.length ? a.slice(j + 1) : argv[i + 1];
         const info = lookup(ch, true);
-        if (!info || info.takesArg === 'ambiguous') return undefined;
+        if (!info) return undefined;
+        const rest = a.slice(j + 1);
+        if (info.takesArg === 'ambiguous') {
+          // As a flag the cluster goes on; with an argument it ends here.
+          const asFlag = rest ? scan([...argv.slice(0, i), `-${rest}`, ...argv.slice(i + 1)], i) : scan(argv, i + 1);
+          return agree([asFlag, scan(argv, rest ? i + 1 : i + 2)]);
+        }
         if (info.takesArg) {
-          if (j + 1 === a.length) i++;
+          if (!rest) i++;
           break;
         }
       }
@@ -256,7 +274,7 @@ function parseSegment(argv: readonly string[], opts: ParseOptions, mode: Segment
   };
   const takesArg = (o: OptionDecl) => optionType(o) !== 'flag' && !o.optionalArg;
 
-  const t = prescanTargetType(argv, (name, isShort) => {
+  const t = prescanTargetType(argv, (name, isShort): ArgInfo => {
     const r = resolve(name, isShort);
     if (!r) return undefined;
     if (r.decl) return { takesArg: takesArg(r.decl) };
