@@ -20,3 +20,6 @@ export * from './registry/registry.js';
 export * from './registry/instantiate.js';
 export * from './cleanup/cleanup.js';
 export * from './target/modules.js';
+export * from './probe/types.js';
+export * from './probe/probe.js';
+export * from './probe/manager.js';

@@ -459,6 +459,15 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     this.onBreakpoint.set(tid, address);
   }
 
+  /**
+   * Forgets that a thread stopped on a breakpoint, after a handler moved its pc
+   * away (a forced return): resuming then must not step over anything.
+   */
+  forgetBreakpointStop(tid: number): void {
+    this.onBreakpoint.delete(tid);
+    this.onHwBreakpoint.delete(tid);
+  }
+
   private async dispatch(events: StopEvent[]): Promise<StopDecision> {
     let decision: StopDecision = 'resume';
     for (const ev of events) {
