@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { ElfError } from '../errors.js';
+import { stringAt } from './byte-reader.js';
 import { ELFCOMPRESS, SHF, SHT } from './constants.js';
 
 /** One section header. Offsets and sizes are numbers (files over 2^53 bytes do not exist). */
@@ -126,7 +127,8 @@ export class ElfFile {
     }
     if (shnum > 0 && shentsize < (this.is64 ? 64 : 40)) throw new ElfError(`bad section header size ${shentsize}`, { file: path, offset: off + 6 });
     if (phnum > 0 && phentsize < (this.is64 ? 56 : 32)) throw new ElfError(`bad program header size ${phentsize}`, { file: path, offset: off + 2 });
-    if (shnum > 65536 * 4) throw new ElfError(`implausible section count ${shnum}`, { file: path });
+    if (shnum > 65536 * 4 || shnum * shentsize > source.size) throw new ElfError(`implausible section count ${shnum}`, { file: path });
+    if (phnum * phentsize > source.size) throw new ElfError(`implausible program header count ${phnum}`, { file: path });
 
     const raw: Omit<ElfSection, 'name'>[] = [];
     const nameOffsets: number[] = [];
@@ -148,21 +150,13 @@ export class ElfFile {
         });
       }
     }
+    // A bad string table index or name offset leaves names empty rather than failing the file.
     let shstr: Uint8Array | undefined;
     if (shnum && shstrndx < shnum) {
       const ss = raw[shstrndx]!;
-      shstr = source.read(ss.offset, ss.size);
+      if (ss.type !== SHT.NOBITS) shstr = source.read(ss.offset, ss.size);
     }
-    const decoder = new TextDecoder();
-    this.sections = raw.map((s, i) => {
-      let name = '';
-      if (shstr) {
-        const start = nameOffsets[i]!;
-        const end = shstr.indexOf(0, start);
-        name = decoder.decode(shstr.subarray(start, end < 0 ? shstr.length : end));
-      }
-      return { ...s, name };
-    });
+    this.sections = raw.map((s, i) => ({ ...s, name: (shstr && stringAt(shstr, nameOffsets[i]!)) ?? '' }));
     for (const s of this.sections) if (s.name && !this.byName.has(s.name)) this.byName.set(s.name, s);
 
     const segs: ElfSegment[] = [];
@@ -209,6 +203,17 @@ export class ElfFile {
     return this.byName.get(name);
   }
 
+  /** All sections of a type (`SHT.*`), in header order. */
+  sectionsOfType(type: number): ElfSection[] {
+    return this.sections.filter((s) => s.type === type);
+  }
+
+  /** True when the section has contents in the file (not `SHT_NOBITS`, not empty). */
+  hasContents(nameOrSection: string | ElfSection): boolean {
+    const s = typeof nameOrSection === 'string' ? this.byName.get(nameOrSection) : nameOrSection;
+    return s !== undefined && s.type !== SHT.NOBITS && s.type !== SHT.NULL && s.size > 0;
+  }
+
   /** Raw bytes of a range of the file. */
   readRaw(offset: number, length: number): Uint8Array {
     return this.source.read(offset, length);
@@ -229,7 +234,7 @@ export class ElfFile {
     if (s.type === SHT.NOBITS || s.type === SHT.NULL) {
       data = new Uint8Array(0);
     } else {
-      if (s.offset + s.size > this.source.size) throw new ElfError(`section extends past the end of the file`, { file: this.path, section: s.name, offset: s.offset });
+      if (s.offset > this.source.size || s.size > this.source.size - s.offset) throw new ElfError(`section extends past the end of the file`, { file: this.path, section: s.name, offset: s.offset });
       data = this.source.read(s.offset, s.size);
       if (s.flags & BigInt(SHF.COMPRESSED)) data = this.decompressChdr(s, data);
       else if (s.name.startsWith('.zdebug')) data = this.decompressZdebug(s, data);
@@ -270,13 +275,15 @@ export class ElfFile {
     if (size > 4 * 1024 * 1024 * 1024) throw new ElfError(`implausible uncompressed size ${size}`, { file: this.path, section: s.name });
     let out: Uint8Array;
     try {
-      if (ctype === ELFCOMPRESS.ZLIB) out = zlib.inflateSync(payload);
+      if (ctype === ELFCOMPRESS.ZLIB) out = zlib.inflateSync(payload, { maxOutputLength: size + 1 });
       else if (ctype === ELFCOMPRESS.ZSTD) out = zstdDecompress(payload, new Uint8Array(size));
       else throw new ElfError(`unknown compression type ${ctype}`, { file: this.path, section: s.name, offset: s.offset });
     } catch (err) {
       if (err instanceof ElfError) throw err;
       throw new ElfError(`cannot decompress: ${(err as Error).message}`, { file: this.path, section: s.name, offset: s.offset, cause: err });
     }
+    // zlib hands back a Buffer; callers get plain Uint8Array views everywhere.
+    out = new Uint8Array(out.buffer, out.byteOffset, out.length);
     if (out.length !== size) throw new ElfError(`decompressed to ${out.length} bytes, header says ${size}`, { file: this.path, section: s.name, offset: s.offset });
     return out;
   }
