@@ -30,3 +30,5 @@ export * from './unwind/steppers/signal.js';
 export * from './unwind/steppers/bottom.js';
 export * from './unwind/steppers/frame-pointer.js';
 export * from './unwind/steppers/scan.js';
+export * from './symbols/binfiles.js';
+export * from './symbols/program.js';

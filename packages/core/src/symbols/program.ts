@@ -1,0 +1,92 @@
+import type { Binfile, ElfSymbol } from '@stackdb/dwdebug';
+import { LookupError } from '../errors.js';
+import type { Target } from '../target/target.js';
+import type { Addr, LoadedModule } from '../target/types.js';
+import type { AddressSymbol, SymbolLookup } from '../unwind/stepper.js';
+import { openBinfile } from './binfiles.js';
+
+/** An ELF symbol placed at its runtime address in one module. */
+export interface ModuleSymbol extends AddressSymbol {
+  readonly module: LoadedModule;
+  readonly size: bigint;
+  readonly elf: ElfSymbol;
+}
+
+/**
+ * A target's program as symbols see it: its loaded modules (the seed's
+ * LibraryState), each with its binary and debuginfo opened lazily. Addresses
+ * going in and out are runtime addresses; module biases are applied here.
+ * The module list is re-read when an address falls outside every known module
+ * (a library loaded since) and whenever {@link invalidate} is called (exec,
+ * dynamic-loader notifications).
+ */
+export class ProgramSymbols implements SymbolLookup {
+  private modulesP?: Promise<LoadedModule[]>;
+
+  constructor(readonly target: Target, readonly opts: { rootPrefix?: string } = {}) {
+    target.on('exec', () => this.invalidate());
+  }
+
+  /** Forgets the module list (it is read again on next use). */
+  invalidate(): void {
+    this.modulesP = undefined;
+  }
+
+  /** The loaded modules. */
+  modules(): Promise<LoadedModule[]> {
+    if (!this.modulesP) {
+      const p = this.target.modules();
+      this.modulesP = p;
+      p.catch(() => {
+        if (this.modulesP === p) this.modulesP = undefined;
+      });
+    }
+    return this.modulesP;
+  }
+
+  /** The module covering a runtime address. */
+  async moduleAt(address: Addr): Promise<LoadedModule | undefined> {
+    const find = (mods: LoadedModule[]) => mods.find((m) => m.ranges.some(([s, e]) => s <= address && address < e));
+    const hit = find(await this.modules());
+    if (hit) return hit;
+    this.invalidate();
+    return find(await this.modules());
+  }
+
+  /** A module's binary with its debuginfo. */
+  binfile(module: LoadedModule): Promise<Binfile | undefined> {
+    return openBinfile(module.path, this.opts.rootPrefix ? { rootPrefix: this.opts.rootPrefix } : {});
+  }
+
+  /** The ELF symbol covering a runtime address (the nearest preceding function when sizes are missing). */
+  async symbolAt(address: Addr): Promise<ModuleSymbol | undefined> {
+    const module = await this.moduleAt(address);
+    if (!module) return undefined;
+    const bf = await this.binfile(module);
+    const sym = bf?.symbolAt(address - module.bias, { nearest: true });
+    if (!sym) return undefined;
+    return { name: sym.name, start: sym.value + module.bias, size: sym.size, module, elf: sym };
+  }
+
+  /**
+   * Runtime addresses of a symbol name. `OBJECT:name` restricts the search to one
+   * module by its file name (`libc.so.6:open`); the main program's hits come first.
+   */
+  async lookupSymbol(spec: string): Promise<ModuleSymbol[]> {
+    const colon = spec.lastIndexOf(':');
+    const moduleName = colon > 0 ? spec.slice(0, colon) : undefined;
+    const name = colon > 0 ? spec.slice(colon + 1) : spec;
+    const mods = (await this.modules()).filter((m) => moduleName === undefined || m.name === moduleName || m.path === moduleName);
+    if (moduleName !== undefined && mods.length === 0) throw new LookupError(`no loaded object named ${moduleName}`);
+    mods.sort((a, b) => Number(b.main === true) - Number(a.main === true));
+    const out: ModuleSymbol[] = [];
+    for (const m of mods) {
+      const bf = await this.binfile(m);
+      for (const s of bf?.symbolsNamed(name) ?? []) {
+        if (s.shndx === 0 || s.type === 'section' || s.type === 'file') continue;
+        out.push({ name: s.name, start: s.value + m.bias, size: s.size, module: m, elf: s });
+      }
+    }
+    return out;
+  }
+}
