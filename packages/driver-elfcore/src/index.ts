@@ -1,1 +1,11 @@
-export {};
+export * from './errors.js';
+export * from './notes.js';
+export * from './x86-64-notes.js';
+export * from './vmcoreinfo.js';
+export * from './core-file.js';
+export * from './elf-image.js';
+export * from './elfcore-target.js';
+export * from './process/mapped-files.js';
+export * from './process/process-core-target.js';
+export * from './create.js';
+export { driver } from './driver.js';
