@@ -2,7 +2,7 @@ import { ElfError } from '../errors.js';
 import type { DwarfSections } from '../sections.js';
 import { findAltFile, findDebugFile, hostPath } from '../search/debuginfo-search.js';
 import type { DebugSearchOptions } from '../search/debuginfo-search.js';
-import { ET, SHT } from './constants.js';
+import { ET, SHF, SHT } from './constants.js';
 import { debugAltLinkOf, debugLinkOf, debugSupOf } from './debuglink.js';
 import type { DebugAltLink, DebugLink, DebugSup } from './debuglink.js';
 import { ElfFile } from './elf-file.js';
@@ -199,6 +199,18 @@ export class Binfile {
   }
 }
 
+/**
+ * Sections whose ET_REL relocations are applied: debug sections and the
+ * unwind tables. Code and data are left alone (their relocations are the
+ * loader's business and include types debug data never uses).
+ */
+function relocatable(sec: ElfSection): boolean {
+  if ((sec.flags & BigInt(SHF.ALLOC)) === 0n) return true;
+  return UNWIND_TABLES.has(sec.name);
+}
+
+const UNWIND_TABLES = new Set(['.eh_frame', '.orc_unwind_ip', '.orc_unwind']);
+
 function hasDwarf(elf: ElfFile): boolean {
   return elf.hasContents('.debug_info') || elf.hasContents('.zdebug_info');
 }
@@ -225,7 +237,7 @@ function sectionsOf(files: readonly ElfFile[], path: string, opts: RelocateOptio
       const sec = f.section(name) ?? (name.startsWith('.debug_') ? f.section('.z' + name.slice(1)) : undefined);
       if (!sec || !f.hasContents(sec)) continue;
       let data = f.sectionData(sec)!;
-      if (f.type === ET.REL) data = applyRelocations(f, sec, data, opts);
+      if (f.type === ET.REL && relocatable(sec)) data = applyRelocations(f, sec, data, opts);
       hit = { data, file: f, sec };
       break;
     }
@@ -240,14 +252,12 @@ function sectionsOf(files: readonly ElfFile[], path: string, opts: RelocateOptio
     is64: first.is64,
     section: (name) => pick(name)?.data,
     sectionAddress: (name) => {
-      const hit = pick(name);
-      if (hit) return opts.sectionAddresses?.get(name) ?? hit.sec.addr;
-      // NOBITS copies in a debug file still carry the address.
-      for (const f of files) {
-        const s = f.section(name);
-        if (s) return opts.sectionAddresses?.get(name) ?? s.addr;
-      }
-      return undefined;
+      const explicit = opts.sectionAddresses?.get(name);
+      if (explicit !== undefined) return explicit;
+      // The providing file's header; NOBITS copies in a debug file carry the same address.
+      const order = CODE_SECTIONS.has(name) ? [...files].reverse() : files;
+      const withData = order.map((f) => f.section(name)).find((s) => s && s.type !== SHT.NOBITS && s.size > 0);
+      return (withData ?? order.map((f) => f.section(name)).find((s) => s))?.addr;
     },
     sectionOrigin: (name) => pick(name)?.file,
     ...(supplementary ? { supplementary } : {}),

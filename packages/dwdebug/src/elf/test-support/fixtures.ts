@@ -112,3 +112,10 @@ export const dwzPair = () =>
       ['dwz', '-m', '$DIR/common.debug', '-M', 'common.debug', '$OUT', '$DIR/dwz-b'],
     ],
   });
+
+/** hello.c with only `.debug_frame` (no unwind tables), CIE version 4 (address and segment sizes in the CIE). */
+export const helloDebugFrame = () =>
+  buildFixture({ name: 'hello-debug-frame', sources: [src('hello.c')], flags: ['-g', '-O2', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables', '-Wa,--gdwarf-cie-version=4'] });
+
+/** hello.c whose `.eh_frame` CIEs are version 3 (ULEB128 return address column). */
+export const helloCie3 = () => buildFixture({ name: 'hello-cie3', sources: [src('hello.c')], flags: ['-g', '-O0', '-Wa,--gdwarf-cie-version=3'] });
