@@ -32,3 +32,4 @@ export * from './unwind/steppers/frame-pointer.js';
 export * from './unwind/steppers/scan.js';
 export * from './symbols/binfiles.js';
 export * from './symbols/program.js';
+export * from './arch/paging.js';
