@@ -2,6 +2,7 @@ import type { TargetSpec } from '@stackdb/core';
 import { CoreFile } from './core-file.js';
 import type { ElfCoreTarget } from './elfcore-target.js';
 import { ProcessCoreTarget } from './process/process-core-target.js';
+import { VmCoreTarget } from './vm/vm-core-target.js';
 
 /** Options for {@link createCoreTarget}. */
 export interface CoreTargetOptions {
@@ -17,8 +18,9 @@ export interface CoreTargetOptions {
 
 /**
  * Opens a core file's headers and creates the target that fits it: a
- * {@link ProcessCoreTarget} for a process core. The target is created, not
- * opened: call `open()` (as for every target).
+ * {@link VmCoreTarget} for a machine dump (QEMU notes or VMCOREINFO), else a
+ * {@link ProcessCoreTarget}. The target is created, not opened: call `open()`
+ * (as for every target).
  */
 export async function createCoreTarget(corePath: string, opts: CoreTargetOptions = {}): Promise<ElfCoreTarget> {
   const core = await CoreFile.open(corePath);
@@ -29,5 +31,5 @@ export async function createCoreTarget(corePath: string, opts: CoreTargetOptions
     ...(opts.exe ? { exe: opts.exe } : {}),
     ...(opts.rootPrefix ? { rootPrefix: opts.rootPrefix } : {}),
   };
-  return new ProcessCoreTarget(init);
+  return core.kind === 'vm' ? new VmCoreTarget(init) : new ProcessCoreTarget(init);
 }
