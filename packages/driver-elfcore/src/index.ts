@@ -7,7 +7,6 @@ export * from './elf-image.js';
 export * from './elfcore-target.js';
 export * from './process/mapped-files.js';
 export * from './process/process-core-target.js';
-export * from './vm/page-walk.js';
 export * from './vm/kernel-image.js';
 export * from './vm/vm-core-target.js';
 export * from './create.js';

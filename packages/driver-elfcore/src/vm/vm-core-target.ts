@@ -1,5 +1,5 @@
-import { NoSuchThreadError, PHYSICAL_SPACE, RegisterSet, VIRTUAL_SPACE } from '@stackdb/core';
-import type { AddressSpace, LoadedModule, Region, ThreadInfo } from '@stackdb/core';
+import { NoSuchThreadError, PHYSICAL_SPACE, PagingError, RegisterSet, VIRTUAL_SPACE } from '@stackdb/core';
+import type { AddressSpace, LoadedModule, PagingContext, Region, ThreadInfo } from '@stackdb/core';
 import path from 'node:path';
 import type { CoreNote } from '../core-file.js';
 import { ElfCoreTarget, type ElfCoreTargetInit } from '../elfcore-target.js';
@@ -7,11 +7,13 @@ import { CoreFileError, CoreMemoryError, type UnreadableReason } from '../errors
 import { VmcoreInfo } from '../vmcoreinfo.js';
 import { decodePrstatus, decodeQemuCpuState, type NoteOrigin, type Prstatus, type QemuCpuState } from '../x86-64-notes.js';
 import { findKernelImage, type KernelImage } from './kernel-image.js';
-import { mappedRanges, tableOfCr3, type PagingLevels } from './page-walk.js';
 import { VmMemory } from './vm-memory.js';
 
 /** `__START_KERNEL_map`: where x86-64 maps the kernel image (physical `phys_base` and up). */
 export const START_KERNEL_MAP = 0xffffffff80000000n;
+
+/** CR4.LA57: 5-level paging. */
+const CR4_LA57 = 1n << 12n;
 
 /** One virtual CPU of a VM dump. */
 export interface VmCpu {
@@ -49,6 +51,7 @@ export class VmCoreTarget extends ElfCoreTarget {
   private info?: VmcoreInfo;
   private memory?: VmMemory;
   private kernelRoot?: bigint;
+  private la57 = false;
   private kernelImage?: KernelImage;
   private current = 0;
 
@@ -88,8 +91,8 @@ export class VmCoreTarget extends ElfCoreTarget {
   }
 
   /** Paging depth of the guest (5 with LA57). */
-  get pagingLevels(): PagingLevels {
-    return this.memory?.levels ?? 4;
+  get pagingLevels(): 4 | 5 {
+    return this.la57 ? 5 : 4;
   }
 
   /** The kernel's vmlinux and KASLR offset, once found (see {@link VmCoreOptions.exe}). */
@@ -112,11 +115,14 @@ export class VmCoreTarget extends ElfCoreTarget {
 
   /** Translates a virtual address of a space (default: the current CPU's) to a physical one. */
   async translate(vaddr: bigint, space: AddressSpace = this.defaultSpace): Promise<bigint> {
-    const root = this.rootOf(space);
-    const m = await this.mem.translateWithKernel(root, vaddr, this.kernelRoot);
-    if ('physical' in m) return m.physical;
-    const why = await this.mem.explainVirtual(root, vaddr, this.kernelRoot);
-    throw new CoreMemoryError(vaddr, 0, why.reason, why.detail);
+    const ctx = this.pagingOf(space);
+    try {
+      return (await this.mem.translate(vaddr, ctx, this.kernelPaging)).physical;
+    } catch (err) {
+      if (!(err instanceof PagingError)) throw err;
+      const why = await this.mem.explainVirtual(vaddr, ctx, this.kernelPaging);
+      throw new CoreMemoryError(vaddr, 0, why.reason, why.detail);
+    }
   }
 
   protected async _open(): Promise<void> {
@@ -132,8 +138,8 @@ export class VmCoreTarget extends ElfCoreTarget {
     if (!this.cpuList.length) this.ownProblems.push(new CoreFileError('ERR_CORE_NOTE', this.core.path, 'has no NT_PRSTATUS note: no vCPU or register is available'));
 
     const cr4 = this.cpuList[0]?.qemu?.cr[4];
-    const la57 = cr4 !== undefined ? (cr4 & (1n << 12n)) !== 0n : this.info?.fiveLevelPaging ?? false;
-    this.memory = new VmMemory(this.core, la57 ? 5 : 4);
+    this.la57 = cr4 !== undefined ? (cr4 & CR4_LA57) !== 0n : this.info?.fiveLevelPaging ?? false;
+    this.memory = new VmMemory(this.core);
 
     const pgt = this.info?.symbol('init_top_pgt') ?? this.info?.symbol('init_level4_pgt');
     const physBase = this.info?.physBase;
@@ -166,23 +172,32 @@ export class VmCoreTarget extends ElfCoreTarget {
     return this.memory;
   }
 
-  /** The page-table root for a virtual space. */
-  private rootOf(space: AddressSpace): bigint {
-    if (space.pageTableRoot !== undefined) return space.pageTableRoot;
-    const cr3 = this.cpuList[this.current]?.qemu?.cr[3];
-    if (cr3 !== undefined) return tableOfCr3(cr3);
-    if (this.kernelRoot !== undefined) return this.kernelRoot;
+  /** Paging under the kernel's own tables, when VMCOREINFO locates them. */
+  private get kernelPaging(): PagingContext | undefined {
+    return this.kernelRoot === undefined ? undefined : { cr3: this.kernelRoot, cr4: this.la57 ? CR4_LA57 : 0n };
+  }
+
+  /**
+   * How a virtual space is translated: its own page-table root, else the
+   * current vCPU's control registers, else the kernel's tables.
+   */
+  private pagingOf(space: AddressSpace): PagingContext {
+    if (space.pageTableRoot !== undefined) return { cr3: space.pageTableRoot, cr4: this.la57 ? CR4_LA57 : 0n };
+    const q = this.cpuList[this.current]?.qemu;
+    if (q) return { cr3: q.cr[3], cr0: q.cr[0], cr4: q.cr[4] };
+    const k = this.kernelPaging;
+    if (k) return k;
     throw new CoreMemoryError(0n, 0, 'not-present', `${this.core.path} gives no page-table root to translate virtual addresses with`);
   }
 
   protected async _read(space: AddressSpace, address: bigint, buf: Uint8Array): Promise<number> {
     if (space.kind === 'physical') return this.mem.readPhysical(address, buf);
-    return this.mem.readVirtual(this.rootOf(space), address, buf, this.kernelRoot);
+    return this.mem.readVirtual(address, buf, this.pagingOf(space), this.kernelPaging);
   }
 
   protected async explain(space: AddressSpace, address: bigint): Promise<{ reason: UnreadableReason; detail: string }> {
     if (space.kind === 'physical') return this.mem.explainPhysical(address);
-    return this.mem.explainVirtual(this.rootOf(space), address, this.kernelRoot);
+    return this.mem.explainVirtual(address, this.pagingOf(space), this.kernelPaging);
   }
 
   protected async _listThreads(): Promise<ThreadInfo[]> {
@@ -216,7 +231,7 @@ export class VmCoreTarget extends ElfCoreTarget {
     if (space.kind === 'physical') {
       return this.mem.physicalRanges.map((s) => ({ start: s.start, end: s.end, readable: true, writable: true, executable: true, offset: 0n }));
     }
-    const ranges = await mappedRanges((a, b) => this.mem.readPhysical(a, b), this.rootOf(space), this.mem.levels);
+    const ranges = await this.mem.mappedRanges(this.pagingOf(space));
     return ranges.map((r) => ({ start: r.start, end: r.end, readable: true, writable: r.writable, executable: r.executable, offset: 0n }));
   }
 

@@ -1,31 +1,50 @@
+import { PageWalker, PagingError, getLogger, type PagingContext, type Translation } from '@stackdb/core';
 import type { CoreFile, LoadSegment } from '../core-file.js';
-import type { UnreadableReason } from '../errors.js';
+import { CoreMemoryError, type UnreadableReason } from '../errors.js';
 import { IntervalMap } from '../interval-map.js';
-import { LEVEL_NAMES, translate, type PageFault, type PageMapping, type PagingLevels } from './page-walk.js';
+
+const log = getLogger('T_CORE');
 
 /** A load segment placed at its physical addresses. */
-interface PhysicalSegment extends LoadSegment {
+export interface PhysicalSegment extends LoadSegment {
   readonly start: bigint;
   readonly end: bigint;
 }
 
-const TLB_MAX = 1 << 16;
+/** One run of mapped virtual memory with the same rights. */
+export interface MappedRange {
+  readonly start: bigint;
+  /** Exclusive. */
+  readonly end: bigint;
+  readonly writable: boolean;
+  readonly executable: boolean;
+  readonly user: boolean;
+}
 
 /**
  * The memory of a VM dump: physical memory from the PT_LOADs' physical
- * addresses, and virtual memory through page-table walks over it.
+ * addresses, and virtual memory through core's {@link PageWalker} over it.
  *
  * In a machine dump a segment's bytes past `filesz` (up to `memsz`) are pages
  * the dumper found to be zero and left out (makedumpfile does), so they read as
- * zeros; bytes lost to a truncated file do not read at all.
+ * zeros; bytes lost to a truncated file do not read at all. A dump never
+ * changes, so the walker's caches are never invalidated.
  */
 export class VmMemory {
   private readonly physical: IntervalMap<PhysicalSegment>;
-  /** Virtual page (root, vpn) → physical page, for walks already done. */
-  private readonly tlb = new Map<string, PageMapping>();
+  private readonly walker: PageWalker;
 
-  constructor(private readonly core: CoreFile, readonly levels: PagingLevels) {
+  constructor(private readonly core: CoreFile) {
     this.physical = new IntervalMap(core.segments.map((s) => ({ ...s, start: s.paddr, end: s.paddr + s.memsz })));
+    this.walker = new PageWalker(async (address, size) => {
+      const buf = new Uint8Array(size);
+      const n = await this.readPhysical(address, buf);
+      if (n < size) {
+        const why = this.explainPhysical(address + BigInt(n));
+        throw new CoreMemoryError(address + BigInt(n), n, why.reason, why.detail);
+      }
+      return buf;
+    });
   }
 
   /** Physical memory ranges, in address order. */
@@ -41,7 +60,8 @@ export class VmMemory {
       const seg = this.physical.find(a);
       if (!seg) break;
       const off = a - seg.start;
-      const inSeg = Number(seg.end - a < BigInt(buf.length - done) ? seg.end - a : BigInt(buf.length - done));
+      const left = BigInt(buf.length - done);
+      const inSeg = Number(seg.end - a < left ? seg.end - a : left);
       if (off >= BigInt(seg.filesz)) {
         buf.fill(0, done, done + inSeg);
         done += inSeg;
@@ -56,44 +76,62 @@ export class VmMemory {
     return done;
   }
 
-  /** Translates a virtual address under a page-table root (cached per 4 KiB page). */
-  async translate(root: bigint, vaddr: bigint): Promise<PageMapping | PageFault> {
-    const key = `${root}:${vaddr >> 12n}`;
-    const hit = this.tlb.get(key);
-    if (hit) return { ...hit, physical: hit.physical + (vaddr & 0xfffn) };
-    const r = await translate((a, b) => this.readPhysical(a, b), root, vaddr, this.levels);
-    if ('physical' in r) {
-      if (this.tlb.size >= TLB_MAX) this.tlb.clear();
-      this.tlb.set(key, { ...r, physical: r.physical - (vaddr & 0xfffn) });
+  /**
+   * Translates under `ctx`; kernel-half addresses it does not map are retried
+   * under `kernel` (a user page table under PTI maps almost none of the
+   * kernel, while every kernel mapping is in init_top_pgt). Rejects with
+   * core's {@link PagingError}.
+   */
+  async translate(vaddr: bigint, ctx: PagingContext, kernel?: PagingContext): Promise<Translation> {
+    try {
+      return await this.walker.translate(vaddr, ctx);
+    } catch (err) {
+      if (!kernel || kernel.cr3 === ctx.cr3 || vaddr >> 63n === 0n || !(err instanceof PagingError) || err.code !== 'ERR_NOT_MAPPED') throw err;
+      return this.walker.translate(vaddr, kernel);
     }
-    return r;
   }
 
-  /**
-   * Reads virtual memory under `root`; kernel-half addresses that `root` does
-   * not map are retried under `kernelRoot` (a user page table under PTI maps
-   * almost none of the kernel, while every kernel mapping is in init_top_pgt).
-   */
-  async readVirtual(root: bigint, address: bigint, buf: Uint8Array, kernelRoot?: bigint): Promise<number> {
+  /** Reads virtual memory; returns the bytes read before the first unmapped or unreadable one. */
+  async readVirtual(address: bigint, buf: Uint8Array, ctx: PagingContext, kernel?: PagingContext): Promise<number> {
     let done = 0;
     while (done < buf.length) {
       const a = address + BigInt(done);
-      const m = await this.translateWithKernel(root, a, kernelRoot);
-      if (!('physical' in m)) break;
-      const inPage = Number(0x1000n - (a & 0xfffn));
-      const n = Math.min(inPage, buf.length - done);
-      const got = await this.readPhysical(m.physical, buf.subarray(done, done + n));
+      let t: Translation;
+      try {
+        t = await this.translate(a, ctx, kernel);
+      } catch (err) {
+        if (err instanceof PagingError) break;
+        throw err;
+      }
+      const n = Math.min(Number(t.pageSize - (t.physical - t.physicalPage)), buf.length - done);
+      const got = await this.readPhysical(t.physical, buf.subarray(done, done + n));
       done += got;
       if (got < n) break;
     }
     return done;
   }
 
-  /** Translation under `root`, then under `kernelRoot` for a kernel-half address `root` does not map. */
-  async translateWithKernel(root: bigint, vaddr: bigint, kernelRoot?: bigint): Promise<PageMapping | PageFault> {
-    const m = await this.translate(root, vaddr);
-    if ('physical' in m || kernelRoot === undefined || kernelRoot === root || vaddr >> 63n === 0n) return m;
-    return this.translate(kernelRoot, vaddr);
+  /**
+   * The mapped ranges of an address space, adjacent pages with the same rights
+   * merged. A page table the dump lacks ends the listing there, with a warning.
+   */
+  async mappedRanges(ctx: PagingContext): Promise<MappedRange[]> {
+    const out: MappedRange[] = [];
+    try {
+      for await (const m of this.walker.mappings(ctx)) {
+        const last = out[out.length - 1];
+        const end = m.virtualPage + m.pageSize;
+        if (last && last.end === m.virtualPage && last.writable === m.writable && last.executable === m.executable && last.user === m.user) {
+          out[out.length - 1] = { ...last, end };
+        } else {
+          out.push({ start: m.virtualPage, end, writable: m.writable, executable: m.executable, user: m.user });
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof PagingError)) throw err;
+      log.warn('%s: the list of mapped memory stops at 0x%s: %s', this.core.path, (out[out.length - 1]?.end ?? 0n).toString(16), err.message);
+    }
+    return out;
   }
 
   /** Why a physical address cannot be read. */
@@ -105,25 +143,17 @@ export class VmMemory {
   }
 
   /** Why a virtual address cannot be read. */
-  async explainVirtual(root: bigint, address: bigint, kernelRoot?: bigint): Promise<{ reason: UnreadableReason; detail: string }> {
-    const m = await this.translateWithKernel(root, address, kernelRoot);
-    if ('physical' in m) {
-      const p = this.explainPhysical(m.physical);
-      return { reason: p.reason, detail: `virtual 0x${address.toString(16)} maps to physical 0x${m.physical.toString(16)}: ${p.detail}` };
+  async explainVirtual(address: bigint, ctx: PagingContext, kernel?: PagingContext): Promise<{ reason: UnreadableReason; detail: string }> {
+    let t: Translation;
+    try {
+      t = await this.translate(address, ctx, kernel);
+    } catch (err) {
+      if (!(err instanceof PagingError)) throw err;
+      // A page table the dump lacks is the dump's fault; an absent entry is the guest's state.
+      const cause = err.cause instanceof CoreMemoryError ? `: ${err.cause.message}` : '';
+      return { reason: err.code === 'ERR_PAGE_TABLE_READ' && err.cause instanceof CoreMemoryError ? err.cause.reason : 'not-present', detail: `${err.message} (page tables at 0x${ctx.cr3.toString(16)})${cause}` };
     }
-    return { reason: 'not-present', detail: describeFault(m, root) };
-  }
-}
-
-/** A page fault in words. */
-export function describeFault(f: PageFault, root: bigint): string {
-  const at = `the ${LEVEL_NAMES[f.level]} entry${f.entryAddress === undefined ? '' : ` at physical 0x${f.entryAddress.toString(16)}`}`;
-  switch (f.fault) {
-    case 'non-canonical':
-      return 'not a canonical address';
-    case 'unreadable-table':
-      return `the page-table walk from root 0x${root.toString(16)} cannot read ${at}: the dump lacks that page table`;
-    case 'not-present':
-      return `the page-table walk from root 0x${root.toString(16)} stops at ${at}, which is not present (0x${(f.entry ?? 0n).toString(16)})`;
+    const p = this.explainPhysical(t.physical);
+    return { reason: p.reason, detail: `virtual 0x${address.toString(16)} maps to physical 0x${t.physical.toString(16)}: ${p.detail}` };
   }
 }
