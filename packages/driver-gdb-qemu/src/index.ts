@@ -1,1 +1,14 @@
-export {};
+export * from './helper.js';
+export * from './gdb-target.js';
+export * from './driver.js';
+export * from './images.js';
+export * from './rsp/codec.js';
+export * from './rsp/errors.js';
+export * from './rsp/hex.js';
+export * from './rsp/transport.js';
+export * from './rsp/connection.js';
+export * from './rsp/client.js';
+export * from './rsp/stop-reply.js';
+export * from './rsp/thread-id.js';
+export * from './rsp/signals.js';
+export * from './rsp/register-layout.js';
