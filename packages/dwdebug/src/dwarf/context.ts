@@ -1,0 +1,349 @@
+import { DwarfError } from '../errors.js';
+import type { DwarfSections } from '../sections.js';
+import { parseAbbrevTable, type AbbrevTable } from './abbrev.js';
+import { DW_UT } from './constants.js';
+import { DieReader, type AttrValue, type UnitBytes } from './die.js';
+import { parseLineHeader, runLineProgram, type LineHeader, type LineTable } from './line.js';
+import { listOffsetAt, parseLoc, parseLocGnuDwo, parseLoclist, parseRanges, parseRnglist, type AddressRange, type ListContext, type LocationListEntry } from './lists.js';
+import { Lru } from './lru.js';
+import { Reader, stringAt } from './reader.js';
+import { readRootInfo, type RootInfo } from './root.js';
+import { fileSection, FileReader, memorySection, type DwarfFileSections, type SectionData } from './source.js';
+import { DieSection, dieId, dieIdOffset, dieIdSection, unitHeaders, type DieId, type UnitHeader } from './unit.js';
+import { parseAt } from './window.js';
+
+/** The DWARF sections the engine knows, by their standard names without the `.debug_` prefix. */
+export type SectionKey = 'info' | 'types' | 'abbrev' | 'str' | 'line_str' | 'str_offsets' | 'addr' | 'ranges' | 'rnglists' | 'loc' | 'loclists' | 'line' | 'aranges';
+
+/** Sections larger than this are read piecewise when the provider can say where they lie in the file. */
+const PIECEWISE_MIN = 4 * 1024 * 1024;
+
+/** Options of a {@link DwarfContext}. */
+export interface ContextOptions {
+  /** Bytes of unit data kept in memory between uses (least recently used first out). */
+  readonly unitCacheBytes?: number;
+  /** Line-table rows kept between uses. */
+  readonly lineCacheRows?: number;
+}
+
+/**
+ * One file's DWARF: its sections, its units, and the caches that make
+ * repeated lookups cheap. Knows nothing of symbols or types; the model is
+ * built on top of it. All offsets it takes are section offsets, DIEs are
+ * named by {@link DieId}.
+ */
+export class DwarfContext {
+  readonly path: string;
+  readonly littleEndian: boolean;
+  /** True when the file has split-DWARF `.dwo` sections instead of `.debug_*` ones. */
+  readonly dwo: boolean;
+  /** Every unit: `.debug_info` units in order, then `.debug_types` units. */
+  readonly units: UnitHeader[] = [];
+  /** Root DIE facts by unit index, filled by the indexer or on first use. */
+  readonly roots: (RootInfo | undefined)[] = [];
+  /** Non-fatal decode errors met so far (a unit that could not be read, a bad list). */
+  readonly errors: DwarfError[] = [];
+  /** Type units by signature (DW_FORM_ref_sig8), to the type DIE. */
+  readonly typeSignatures = new Map<bigint, DieId>();
+  private readonly keys: Float64Array;
+  private readonly sections = new Map<SectionKey, SectionData | null>();
+  private readonly readers = new Map<string, FileReader>();
+  private readonly abbrevCache = new Lru<number, AbbrevTable>(256);
+  private readonly unitCache: Lru<number, UnitBytes>;
+  private readonly lineCache: Lru<number, LineTable | null>;
+
+  /**
+   * Reads the unit headers of a file. `isSupplementary` marks the dwz file
+   * itself, whose DIEs are named with {@link DieSection.supInfo}.
+   */
+  constructor(private readonly provider: DwarfSections, readonly sup: DwarfContext | undefined, opts: ContextOptions = {}, readonly isSupplementary = false) {
+    this.path = provider.path;
+    this.littleEndian = provider.littleEndian;
+    // Ask for the .dwo name first: asking for .debug_info could read a whole section just to test for it.
+    this.dwo = !!provider.section('.debug_info.dwo') && !(provider as DwarfFileSections).sectionFileRange?.('.debug_info') && !provider.section('.debug_info');
+    this.unitCache = new Lru(opts.unitCacheBytes ?? 64 * 1024 * 1024);
+    this.lineCache = new Lru(opts.lineCacheRows ?? 2_000_000);
+    for (const [key, section, types] of [['info', DieSection.info, false], ['types', DieSection.types, true]] as const) {
+      const data = this.section(key);
+      if (!data) continue;
+      // The supplementary file's units are DieSection.supInfo; this context may be that file.
+      const sec = section === DieSection.info && this.isSupplementary ? DieSection.supInfo : section;
+      const it = unitHeaders((o, l) => data.read(o, l), data.size, { file: this.path, section: data.name }, this.littleEndian, sec, types);
+      for (;;) {
+        const step = it.next();
+        if (step.done) {
+          if (step.value) this.errors.push(step.value);
+          break;
+        }
+        this.units.push(step.value);
+      }
+    }
+    this.keys = new Float64Array(this.units.length);
+    this.units.forEach((h, i) => {
+      this.keys[i] = dieId(h.section, h.offset);
+      if (h.typeSignature !== undefined) this.typeSignatures.set(h.typeSignature, dieId(h.section, h.typeOffset!));
+    });
+  }
+
+  /** The section for a key, read piecewise from its file when large and possible. */
+  section(key: SectionKey): SectionData | undefined {
+    let s = this.sections.get(key);
+    if (s !== undefined) return s ?? undefined;
+    const names = [`.debug_${key}`, `.debug_${key}.dwo`];
+    if (this.dwo) names.reverse();
+    s = null;
+    const p = this.provider as DwarfFileSections;
+    for (const name of names) {
+      const range = p.sectionFileRange?.(name);
+      if (range && range.size >= PIECEWISE_MIN) {
+        let r = this.readers.get(range.path);
+        if (!r) this.readers.set(range.path, (r = new FileReader(range.path)));
+        s = fileSection(name, range, r);
+        break;
+      }
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = p.section(name);
+      } catch (err) {
+        this.errors.push(err instanceof DwarfError ? err : new DwarfError('ERR_DWARF_IO', (err as Error).message, { file: this.path, section: name, cause: err }));
+      }
+      if (bytes) {
+        s = memorySection(name, bytes);
+        break;
+      }
+    }
+    this.sections.set(key, s);
+    return s ?? undefined;
+  }
+
+  /** Index of the unit containing a DIE of this file, or -1. */
+  unitIndexOf(id: DieId): number {
+    const k = this.keys;
+    let lo = 0;
+    let hi = k.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (k[mid]! <= id) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (best < 0) return -1;
+    const h = this.units[best]!;
+    return dieIdSection(id) === h.section && dieIdOffset(id) < h.end ? best : -1;
+  }
+
+  /** The abbreviation table at a `.debug_abbrev` offset (cached). */
+  abbrevs(offset: number): AbbrevTable {
+    let t = this.abbrevCache.get(offset);
+    if (t) return t;
+    const sec = this.section('abbrev');
+    const r = new Reader(sec?.all() ?? new Uint8Array(0), { file: this.path, section: sec?.name ?? '.debug_abbrev' }, this.littleEndian);
+    t = parseAbbrevTable(r, offset);
+    r.check();
+    this.abbrevCache.set(offset, t, 1);
+    return t;
+  }
+
+  /** A unit's bytes and abbreviations, read on first use and kept while recently used. Throws DwarfError. */
+  unit(index: number): UnitBytes {
+    let u = this.unitCache.get(index);
+    if (u) return u;
+    const h = this.units[index];
+    if (!h) throw new DwarfError('ERR_DWARF_UNIT', `no unit ${index}`, { file: this.path });
+    const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
+    u = {
+      header: h, bytes: data.read(h.offset, h.end - h.offset), base: h.offset, abbrevs: this.abbrevs(h.abbrevOffset),
+      littleEndian: this.littleEndian, file: this.path, sectionName: data.name,
+    };
+    this.unitCache.set(index, u, u.bytes.length);
+    return u;
+  }
+
+  /** A reader over a unit's DIEs. */
+  dies(index: number): DieReader {
+    return new DieReader(this.unit(index));
+  }
+
+  /** The root DIE facts of a unit. */
+  root(index: number): RootInfo {
+    let r = this.roots[index];
+    if (r) return r;
+    const dr = this.dies(index);
+    const die = dr.root();
+    if (!die) throw dr.error ?? new DwarfError('ERR_DWARF_FORMAT', 'unit without a root DIE', { file: this.path, offset: this.units[index]!.dieOffset });
+    r = readRootInfo(die, (v, base) => this.stringWithBase(v, this.units[index]!, base));
+    this.roots[index] = r;
+    return r;
+  }
+
+  private stringWithBase(v: AttrValue, h: UnitHeader, strOffsetsBase: number | undefined): string | undefined {
+    switch (v.kind) {
+      case 'string': return v.value;
+      case 'strp': {
+        if (v.section === 'sup_str') return this.sup?.stringAtOffset('str', v.offset);
+        return this.stringAtOffset(v.section === 'str' ? 'str' : 'line_str', v.offset);
+      }
+      case 'strx': {
+        const so = this.section('str_offsets');
+        if (!so) return undefined;
+        const base = strOffsetsBase ?? (h.version >= 5 ? (h.offsetSize === 8 ? 16 : 8) : 0);
+        const r = new Reader(so.all(), { file: this.path, section: so.name }, this.littleEndian);
+        r.seek(base + v.index * h.offsetSize);
+        const off = r.offsetOf(h.offsetSize);
+        return r.error ? undefined : this.stringAtOffset('str', off);
+      }
+      default: return undefined;
+    }
+  }
+
+  /** A string of a string section at an offset. */
+  stringAtOffset(key: 'str' | 'line_str', offset: number): string | undefined {
+    const s = this.section(key);
+    return s ? stringAt(s.all(), offset) : undefined;
+  }
+
+  /** Resolves a string-class attribute value of a unit's DIE. */
+  string(v: AttrValue | undefined, unit: number): string | undefined {
+    if (!v) return undefined;
+    if (v.kind === 'string') return v.value;
+    const h = this.units[unit]!;
+    return this.stringWithBase(v, h, v.kind === 'strx' ? this.root(unit).strOffsetsBase : undefined);
+  }
+
+  /** Entry `index` of a unit's `.debug_addr` table. */
+  addrx(unit: number, index: number): bigint | undefined {
+    const sec = this.section('addr');
+    if (!sec) return undefined;
+    const h = this.units[unit]!;
+    const base = this.root(unit).addrBase ?? (h.version >= 5 ? (h.offsetSize === 8 ? 16 : 8) : 0);
+    const at = base + index * h.addressSize;
+    if (at + h.addressSize > sec.size) return undefined;
+    const r = new Reader(sec.read(at, h.addressSize), { file: this.path, section: sec.name }, this.littleEndian, at);
+    const a = r.address(h.addressSize);
+    return r.error ? undefined : a;
+  }
+
+  /** Resolves an address-class attribute value (addr or addrx). */
+  address(v: AttrValue | undefined, unit: number): bigint | undefined {
+    if (!v) return undefined;
+    if (v.kind === 'address') return v.value;
+    if (v.kind === 'addrx') return this.addrx(unit, v.index);
+    return undefined;
+  }
+
+  /** The base address of a unit for its lists: its DW_AT_low_pc, or 0. */
+  baseAddress(unit: number): bigint {
+    return this.address(this.root(unit).lowPc, unit) ?? 0n;
+  }
+
+  private listContext(unit: number): ListContext {
+    const h = this.units[unit]!;
+    return { addressSize: h.addressSize, baseAddress: this.baseAddress(unit), addrx: (i) => this.addrx(unit, i) };
+  }
+
+  private listOffset(unit: number, v: AttrValue, key: 'rnglists' | 'loclists'): number | undefined {
+    const h = this.units[unit]!;
+    if (v.kind === 'sec_offset') return v.offset;
+    if (v.kind === 'const' && h.version < 4 && typeof v.value === 'number') return v.value;
+    const index = v.kind === 'rnglistx' || v.kind === 'loclistx' ? v.index : undefined;
+    if (index === undefined || h.version < 5) return undefined;
+    const sec = this.section(key);
+    if (!sec) return undefined;
+    const root = this.root(unit);
+    const base = (key === 'rnglists' ? root.rnglistsBase : root.loclistsBase) ?? (h.offsetSize === 8 ? 20 : 12);
+    const { value, reader } = parseAt(sec, base + index * h.offsetSize, this.path, this.littleEndian, (r) => listOffsetAt(r, base, index, h.offsetSize), 16);
+    if (reader.error) {
+      this.errors.push(reader.error);
+      return undefined;
+    }
+    return value;
+  }
+
+  /**
+   * Resolves a range-list attribute (DW_AT_ranges) of a unit's DIE: DWARF 5
+   * `.debug_rnglists` (offset or rnglistx) or DWARF 2-4 `.debug_ranges`.
+   */
+  ranges(unit: number, v: AttrValue): AddressRange[] {
+    const h = this.units[unit]!;
+    const v5 = h.version >= 5;
+    let off = this.listOffset(unit, v, 'rnglists');
+    if (off === undefined) return [];
+    if (!v5 && v.kind === 'sec_offset') off += this.root(unit).gnuRangesBase ?? 0;
+    const sec = this.section(v5 ? 'rnglists' : 'ranges');
+    if (!sec) return [];
+    const ctx = this.listContext(unit);
+    const { value, reader } = parseAt(sec, off, this.path, this.littleEndian, (r) => (v5 ? parseRnglist(r, ctx) : parseRanges(r, ctx)));
+    if (reader.error) this.errors.push(reader.error);
+    return value;
+  }
+
+  /**
+   * Resolves a location-list attribute of a unit's DIE: DWARF 5
+   * `.debug_loclists`, DWARF 2-4 `.debug_loc`, or GNU split-DWARF
+   * `.debug_loc.dwo`.
+   */
+  locationList(unit: number, v: AttrValue): LocationListEntry[] {
+    const h = this.units[unit]!;
+    const v5 = h.version >= 5;
+    const off = this.listOffset(unit, v, 'loclists');
+    if (off === undefined) return [];
+    const sec = this.section(v5 ? 'loclists' : 'loc');
+    if (!sec) return [];
+    const ctx = this.listContext(unit);
+    const parse = v5 ? parseLoclist : this.dwo ? parseLocGnuDwo : parseLoc;
+    const { value, reader } = parseAt(sec, off, this.path, this.littleEndian, (r) => parse(r, ctx));
+    if (reader.error) this.errors.push(reader.error);
+    return value;
+  }
+
+  /** The address ranges a unit covers, from its root DIE. */
+  unitRanges(unit: number): AddressRange[] {
+    const root = this.root(unit);
+    if (root.ranges) return this.ranges(unit, root.ranges);
+    const lo = this.address(root.lowPc, unit);
+    if (lo === undefined || !root.highPc) return [];
+    const hi = root.highPc.kind === 'const' ? lo + BigInt(root.highPc.value) : this.address(root.highPc, unit);
+    return hi !== undefined && hi > lo ? [{ start: lo, end: hi }] : [];
+  }
+
+  /** The line program header of a unit, or undefined when it has none. */
+  lineHeader(unit: number): LineHeader | undefined {
+    return this.lineTable(unit)?.header;
+  }
+
+  /** The rows of a unit's line program (cached), or undefined when it has none. */
+  lineTable(unit: number): LineTable | undefined {
+    const cached = this.lineCache.get(unit);
+    if (cached !== undefined) return cached ?? undefined;
+    const root = this.root(unit);
+    const sec = this.section('line');
+    let table: LineTable | null = null;
+    if (sec && root.stmtList !== undefined) {
+      const h = this.units[unit]!;
+      const strs = { str: this.section('str')?.all(), lineStr: this.section('line_str')?.all() };
+      const { value, reader } = parseAt(sec, root.stmtList, this.path, this.littleEndian, (r) => {
+        const lh = parseLineHeader(r, { ...(strs.str ? { str: strs.str } : {}), ...(strs.lineStr ? { lineStr: strs.lineStr } : {}) }, root.compDir);
+        return lh ? runLineProgram(r, lh, h.addressSize) : undefined;
+      }, 16384);
+      if (reader.error) this.errors.push(reader.error);
+      table = value ?? null;
+    }
+    this.lineCache.set(unit, table, table?.length ?? 1);
+    return table ?? undefined;
+  }
+
+  /** True for a compile or partial unit (not a type or skeleton unit). */
+  isCompileUnit(index: number): boolean {
+    const t = this.units[index]!.unitType;
+    return t === DW_UT.compile || t === DW_UT.partial || t === DW_UT.split_compile;
+  }
+
+  /** Releases file descriptors; the context stays usable (they reopen on demand). */
+  close(): void {
+    for (const r of this.readers.values()) r.close();
+    this.unitCache.clear();
+    this.lineCache.clear();
+  }
+}

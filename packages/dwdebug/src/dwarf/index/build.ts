@@ -1,0 +1,174 @@
+/**
+ * Builds a file's name index, in worker threads for large files.
+ *
+ * The main thread only walks unit headers (a few bytes each). Workers get the
+ * list of units and a shared claim counter; each claims the next-largest unit,
+ * reads it by a positioned read of the file (or from a SharedArrayBuffer when
+ * the section had to be decompressed), scans it, and at the end posts its
+ * names and entries back. The main thread merges the per-thread tables,
+ * resolves the few names that live in another unit, and keeps only the
+ * compact index. No thread ever holds all of `.debug_info`.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { DwarfError } from '../../errors.js';
+import type { DwarfContext, SectionKey } from '../context.js';
+import { DW_AT } from '../constants.js';
+import type { SectionSpec } from '../source.js';
+import { dieIdSection, DieSection, type DieId } from '../unit.js';
+import { NameIndex } from './name-index.js';
+import { EntryFlag, type ScanError, type ScanOutput } from './scan.js';
+import { runIndexJob, type IndexJob, type IndexSections } from './task.js';
+
+/** Options of {@link buildIndex}. */
+export interface BuildOptions {
+  /** Worker threads; 0 scans in the calling thread. Default: the number of CPUs (at most 8), none for small files. */
+  readonly workers?: number;
+}
+
+/** Files with less `.debug_info` than this are scanned in the calling thread: starting workers costs more. */
+const WORKER_MIN_BYTES = 8 * 1024 * 1024;
+
+function shared(spec: SectionSpec | undefined): SectionSpec | undefined {
+  if (!spec || spec.kind !== 'bytes' || spec.bytes.buffer instanceof SharedArrayBuffer) return spec;
+  const sab = new SharedArrayBuffer(spec.bytes.length);
+  const copy = new Uint8Array(sab);
+  copy.set(spec.bytes);
+  return { kind: 'bytes', name: spec.name, bytes: copy };
+}
+
+function sectionsOf(ctx: DwarfContext, forWorkers: boolean): IndexSections {
+  const spec = (k: SectionKey, c: DwarfContext = ctx) => {
+    const s = c.section(k)?.spec();
+    return forWorkers ? shared(s) : s;
+  };
+  const out: Record<string, SectionSpec | undefined> = {
+    info: spec('info'), types: spec('types'), abbrev: spec('abbrev'), str: spec('str'), lineStr: spec('line_str'),
+    strOffsets: spec('str_offsets'), line: spec('line'), supStr: ctx.sup ? spec('str', ctx.sup) : undefined,
+  };
+  for (const k of Object.keys(out)) if (!out[k]) delete out[k];
+  return out as IndexSections;
+}
+
+function workerUrl(): URL {
+  // Under a TypeScript loader (tests) this module is .ts and so is the worker.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./worker${ext}`, import.meta.url);
+}
+
+function runWorker(job: IndexJob): Promise<ScanOutput> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(workerUrl(), { workerData: job });
+    let done = false;
+    w.once('message', (m: { ok: true; out: ScanOutput } | { ok: false; error: { code: string; message: string; file?: string; section?: string; offset?: number } }) => {
+      done = true;
+      if (m.ok) resolve(m.out);
+      else reject(new DwarfError(m.error.code, m.error.message, { file: m.error.file ?? job.file }));
+      void w.terminate();
+    });
+    w.once('error', (err) => {
+      if (!done) reject(new DwarfError('ERR_DWARF_INDEX', `index worker failed: ${err.message}`, { file: job.file, cause: err }));
+    });
+    w.once('exit', (code) => {
+      if (!done) reject(new DwarfError('ERR_DWARF_INDEX', `index worker exited with code ${code}`, { file: job.file }));
+    });
+  });
+}
+
+/** The result of indexing one file. */
+export interface BuiltIndex {
+  readonly index: NameIndex;
+  /** Units that could not be scanned (fully or in part). */
+  readonly errors: DwarfError[];
+}
+
+function toError(ctx: DwarfContext, e: ScanError): DwarfError {
+  // Messages from a worker already name their location; keep the bare message.
+  const bare = e.message.replace(/ \([^()]*offset 0x[0-9a-f]+\)$/, '');
+  return new DwarfError(e.code, bare, { file: ctx.path, ...(e.section ? { section: e.section } : {}), ...(e.offset !== undefined ? { offset: e.offset } : {}) });
+}
+
+/** Follows DW_AT_specification/abstract_origin from `target` to a DIE that has a name. */
+function resolveName(ctx: DwarfContext, target: DieId): { name: string; external: boolean } | undefined {
+  let id = target;
+  let external = false;
+  for (let depth = 0; depth < 8; depth++) {
+    const c = dieIdSection(id) === DieSection.supInfo && !ctx.isSupplementary ? ctx.sup : ctx;
+    if (!c) return undefined;
+    const ui = c.unitIndexOf(id);
+    if (ui < 0) return undefined;
+    const d = c.dies(ui).at(id % 2 ** 44);
+    if (!d) return undefined;
+    const ev = d.attr(DW_AT.external);
+    if (ev?.kind === 'flag' && ev.value) external = true;
+    const name = c.string(d.attr(DW_AT.name), ui);
+    if (name !== undefined) return { name, external };
+    const next = d.attr(DW_AT.specification) ?? d.attr(DW_AT.abstract_origin);
+    if (next?.kind !== 'ref') return undefined;
+    id = next.id;
+  }
+  return undefined;
+}
+
+/**
+ * Indexes every unit of a context: fills `ctx.roots` and returns the name
+ * index. Decode errors of single units are returned, not thrown.
+ */
+export async function buildIndex(ctx: DwarfContext, opts: BuildOptions = {}): Promise<BuiltIndex> {
+  const units = ctx.units;
+  const order = Int32Array.from(units.map((_, i) => i)).sort((a, b) => (units[b]!.end - units[b]!.offset) - (units[a]!.end - units[a]!.offset));
+  const infoSize = (ctx.section('info')?.size ?? 0) + (ctx.section('types')?.size ?? 0);
+  const cpus = Math.min(8, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? cpus : 0), units.length);
+  const base = { file: ctx.path, littleEndian: ctx.littleEndian, units, order };
+  let outputs: ScanOutput[];
+  if (nWorkers <= 0) {
+    outputs = [runIndexJob({ ...base, sections: sectionsOf(ctx, false) })];
+  } else {
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const job: IndexJob = { ...base, sections: sectionsOf(ctx, true), next };
+    outputs = await Promise.all(Array.from({ length: nWorkers }, () => runWorker(job)));
+  }
+  const errors: DwarfError[] = [];
+  const pendingOut: ScanOutput = resolvePending(ctx, outputs, errors);
+  for (const o of outputs) {
+    for (const r of o.roots) ctx.roots[r.unit] = r.root;
+    for (const e of o.errors) errors.push(toError(ctx, e));
+  }
+  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs), errors };
+}
+
+/** Names of DIEs that refer to a DIE in another unit, resolved now that all units are known. */
+function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], errors: DwarfError[]): ScanOutput {
+  const names: string[] = [];
+  const ids = new Map<string, number>();
+  const nameOf: number[] = [];
+  const die: number[] = [];
+  const tag: number[] = [];
+  const flags: number[] = [];
+  for (const o of outputs) {
+    for (const p of o.pending) {
+      let r: { name: string; external: boolean } | undefined;
+      try {
+        r = resolveName(ctx, p.target);
+      } catch (err) {
+        if (err instanceof DwarfError) errors.push(err);
+        else throw err;
+      }
+      if (!r) continue;
+      let id = ids.get(r.name);
+      if (id === undefined) {
+        ids.set(r.name, (id = names.length));
+        names.push(r.name);
+      }
+      nameOf.push(id);
+      die.push(p.die);
+      tag.push(p.tag);
+      flags.push(p.flags | (r.external ? EntryFlag.external : 0));
+    }
+  }
+  return {
+    names, nameOf: Uint32Array.from(nameOf), die: Float64Array.from(die), tag: Uint16Array.from(tag), flags: Uint8Array.from(flags),
+    declKey: new Uint32Array(die.length), count: die.length, roots: [], pending: [], errors: [],
+  };
+}

@@ -1,0 +1,412 @@
+import { DW_FORM, DW_LNCT, DW_LNE, DW_LNS } from './constants.js';
+import { Reader, stringAt } from './reader.js';
+
+/** One entry of a line program's file table. */
+export interface LineFile {
+  /** The name as written (possibly relative). */
+  readonly name: string;
+  /** The full path: name joined to its directory, and to the compilation directory when relative. */
+  readonly path: string;
+  readonly dirIndex: number;
+  readonly mtime?: bigint;
+  readonly size?: bigint;
+  /** DWARF 5 DW_LNCT_MD5, 16 bytes. */
+  readonly md5?: Uint8Array;
+}
+
+/** A line program header (DWARF 2-5). */
+export interface LineHeader {
+  /** Section offset of the program (its unit length field). */
+  readonly offset: number;
+  /** Section offset just past the program. */
+  readonly end: number;
+  readonly version: number;
+  readonly offsetSize: 4 | 8;
+  readonly addressSize: number | undefined;
+  readonly minInstLength: number;
+  readonly maxOpsPerInst: number;
+  readonly defaultIsStmt: boolean;
+  readonly lineBase: number;
+  readonly lineRange: number;
+  readonly opcodeBase: number;
+  readonly standardOpcodeLengths: Uint8Array;
+  readonly directories: readonly string[];
+  /** The file table. DWARF 5 numbers files from 0, earlier versions from 1: use {@link fileAt}. */
+  readonly files: readonly LineFile[];
+  /** Section offset of the first opcode. */
+  readonly programOffset: number;
+}
+
+/** String sections a DWARF 5 line header's entries may point into. */
+export interface LineStrings {
+  readonly str?: Uint8Array;
+  readonly lineStr?: Uint8Array;
+  /** `.debug_str_offsets` resolution for strx forms, when the unit has a base. */
+  strx?(index: number): string | undefined;
+}
+
+function joinPath(dir: string, name: string): string {
+  if (name.startsWith('/') || !dir) return name;
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+/** The file of a line-program file number, or undefined when out of range. */
+export function fileAt(h: LineHeader, fileNumber: number): LineFile | undefined {
+  if (h.version >= 5) return h.files[fileNumber];
+  return fileNumber >= 1 ? h.files[fileNumber - 1] : undefined;
+}
+
+function readForm(r: Reader, form: number, offsetSize: 4 | 8, strs: LineStrings): string | bigint | Uint8Array | undefined {
+  switch (form) {
+    case DW_FORM.string: return r.cstring();
+    case DW_FORM.line_strp: {
+      const o = r.offsetOf(offsetSize);
+      return strs.lineStr ? stringAt(strs.lineStr, o) : undefined;
+    }
+    case DW_FORM.strp: {
+      const o = r.offsetOf(offsetSize);
+      return strs.str ? stringAt(strs.str, o) : undefined;
+    }
+    case DW_FORM.strx: case DW_FORM.GNU_str_index: return strs.strx?.(r.uleb());
+    case DW_FORM.strx1: return strs.strx?.(r.u8());
+    case DW_FORM.strx2: return strs.strx?.(r.u16());
+    case DW_FORM.strx3: return strs.strx?.(r.u24());
+    case DW_FORM.strx4: return strs.strx?.(r.u32());
+    case DW_FORM.udata: return r.ulebBig();
+    case DW_FORM.data1: return BigInt(r.u8());
+    case DW_FORM.data2: return BigInt(r.u16());
+    case DW_FORM.data4: return BigInt(r.u32());
+    case DW_FORM.data8: return r.u64();
+    case DW_FORM.data16: return r.bytesN(16);
+    case DW_FORM.block: return r.bytesN(r.uleb());
+    case DW_FORM.block1: return r.bytesN(r.u8());
+    case DW_FORM.block2: return r.bytesN(r.u16());
+    case DW_FORM.block4: return r.bytesN(r.u32());
+    default:
+      r.fail(`unsupported form 0x${form.toString(16)} in line table header`, r.offset, 'ERR_DWARF_FORM');
+      return undefined;
+  }
+}
+
+const MAX_TABLE = 1_000_000;
+
+function readEntryTable(r: Reader, offsetSize: 4 | 8, strs: LineStrings): Map<number, unknown>[] {
+  const fmtCount = r.u8();
+  const fmt: [number, number][] = [];
+  for (let i = 0; i < fmtCount; i++) fmt.push([r.uleb(), r.uleb()]);
+  const count = r.uleb();
+  if (count > MAX_TABLE) {
+    r.fail(`implausible line table entry count ${count}`);
+    return [];
+  }
+  const out: Map<number, unknown>[] = [];
+  for (let i = 0; i < count && !r.error; i++) {
+    const m = new Map<number, unknown>();
+    for (const [type, form] of fmt) m.set(type, readForm(r, form, offsetSize, strs));
+    out.push(m);
+  }
+  return out;
+}
+
+/**
+ * Parses a line program header at the reader's cursor. `compDir` (the unit's
+ * DW_AT_comp_dir) makes relative directories absolute as gdb does.
+ */
+export function parseLineHeader(r: Reader, strs: LineStrings, compDir: string | undefined): LineHeader | undefined {
+  const offset = r.offset;
+  const { length, offsetSize } = r.initialLength();
+  const end = r.offset + length;
+  const version = r.u16();
+  if (r.error) return undefined;
+  if (version < 2 || version > 5) {
+    r.fail(`unsupported line table version ${version}`, offset, 'ERR_DWARF_VERSION');
+    return undefined;
+  }
+  let addressSize: number | undefined;
+  if (version >= 5) {
+    addressSize = r.u8();
+    r.u8(); // segment selector size
+  }
+  const headerLength = r.offsetOf(offsetSize);
+  const programOffset = r.offset + headerLength;
+  const minInstLength = r.u8();
+  const maxOpsPerInst = version >= 4 ? r.u8() : 1;
+  const defaultIsStmt = r.u8() !== 0;
+  const lineBase = r.i8();
+  const lineRange = r.u8();
+  const opcodeBase = r.u8();
+  const standardOpcodeLengths = new Uint8Array(Math.max(0, opcodeBase - 1));
+  for (let i = 0; i + 1 < opcodeBase; i++) standardOpcodeLengths[i] = r.u8();
+  if (r.error) return undefined;
+  if (lineRange === 0) {
+    r.fail('line table with line_range 0', offset);
+    return undefined;
+  }
+  const directories: string[] = [];
+  const files: LineFile[] = [];
+  const cd = compDir ?? '';
+  if (version >= 5) {
+    for (const e of readEntryTable(r, offsetSize, strs)) {
+      const p = e.get(DW_LNCT.path);
+      directories.push(typeof p === 'string' ? p : '');
+    }
+    const dirPath = (i: number) => {
+      const d = directories[i] ?? '';
+      return i === 0 || d.startsWith('/') ? (d.startsWith('/') ? d : joinPath(cd, d)) : joinPath(joinPath(cd, directories[0] ?? ''), d);
+    };
+    for (const e of readEntryTable(r, offsetSize, strs)) {
+      const p = e.get(DW_LNCT.path);
+      const name = typeof p === 'string' ? p : '';
+      const di = e.get(DW_LNCT.directory_index);
+      const dirIndex = typeof di === 'bigint' ? Number(di) : 0;
+      const md5 = e.get(DW_LNCT.MD5);
+      const ts = e.get(DW_LNCT.timestamp);
+      const size = e.get(DW_LNCT.size);
+      files.push({
+        name, path: joinPath(dirPath(dirIndex), name), dirIndex,
+        ...(md5 instanceof Uint8Array && md5.length === 16 ? { md5 } : {}),
+        ...(typeof ts === 'bigint' ? { mtime: ts } : {}),
+        ...(typeof size === 'bigint' ? { size } : {}),
+      });
+    }
+  } else {
+    for (let i = 0; i < MAX_TABLE && !r.error; i++) {
+      const d = r.cstring();
+      if (!d) break;
+      directories.push(d);
+    }
+    for (let i = 0; i < MAX_TABLE && !r.error; i++) {
+      const name = r.cstring();
+      if (!name) break;
+      const dirIndex = r.uleb();
+      const mtime = r.ulebBig();
+      const size = r.ulebBig();
+      const dir = dirIndex === 0 ? cd : joinPath(cd, directories[dirIndex - 1] ?? '');
+      files.push({ name, path: joinPath(dir, name), dirIndex, mtime, size });
+    }
+  }
+  if (r.error) return undefined;
+  if (programOffset > end) {
+    r.fail('line table header longer than the table', offset);
+    return undefined;
+  }
+  return {
+    offset, end, version, offsetSize, addressSize, minInstLength, maxOpsPerInst, defaultIsStmt, lineBase, lineRange,
+    opcodeBase, standardOpcodeLengths, directories, files, programOffset,
+  };
+}
+
+/** Row flags of a {@link LineTable}. */
+export const LineFlag = { isStmt: 1, endSequence: 2, prologueEnd: 4, epilogueBegin: 8, basicBlock: 16 } as const;
+
+/**
+ * The rows of one line program, sorted by address (stable, so rows at one
+ * address keep program order, and an end_sequence sorts before a sequence
+ * starting at the same address). Columns of numbers in typed arrays: a
+ * kernel unit has thousands of rows.
+ */
+export interface LineTable {
+  readonly header: LineHeader;
+  readonly address: BigUint64Array;
+  readonly file: Uint32Array;
+  readonly line: Uint32Array;
+  readonly column: Uint32Array;
+  readonly flags: Uint8Array;
+  readonly discriminator: Uint32Array;
+  readonly length: number;
+}
+
+const MAX_ROWS = 50_000_000;
+
+/**
+ * Runs a line program (DWARF 2-5 state machine, section 6.2) and returns its
+ * rows sorted by address. `addressSize` is the unit's, for DW_LNE_set_address
+ * in pre-5 tables. Rows decoded before an error are kept.
+ */
+export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): LineTable {
+  r.seek(h.programOffset);
+  const endPos = Math.min(r.end, h.end - r.base);
+  let cap = 256;
+  let address = new BigUint64Array(cap);
+  let file = new Uint32Array(cap);
+  let line = new Uint32Array(cap);
+  let column = new Uint32Array(cap);
+  let flags = new Uint8Array(cap);
+  let disc = new Uint32Array(cap);
+  let n = 0;
+
+  let addr = 0n;
+  let opIndex = 0;
+  let f = 1;
+  let ln = 1;
+  let col = 0;
+  let isStmt = h.defaultIsStmt;
+  let basicBlock = false;
+  let endSeq = false;
+  let prologueEnd = false;
+  let epilogueBegin = false;
+  let discriminator = 0;
+  const minInst = BigInt(h.minInstLength);
+  const maxOps = Math.max(1, h.maxOpsPerInst);
+  const addrMask = (1n << BigInt((h.addressSize ?? addressSize) * 8)) - 1n;
+
+  const reset = () => {
+    addr = 0n;
+    opIndex = 0;
+    f = 1;
+    ln = 1;
+    col = 0;
+    isStmt = h.defaultIsStmt;
+    basicBlock = endSeq = prologueEnd = epilogueBegin = false;
+    discriminator = 0;
+  };
+  const emit = () => {
+    if (n === cap) {
+      cap *= 2;
+      const a2 = new BigUint64Array(cap); a2.set(address); address = a2;
+      const f2 = new Uint32Array(cap); f2.set(file); file = f2;
+      const l2 = new Uint32Array(cap); l2.set(line); line = l2;
+      const c2 = new Uint32Array(cap); c2.set(column); column = c2;
+      const g2 = new Uint8Array(cap); g2.set(flags); flags = g2;
+      const d2 = new Uint32Array(cap); d2.set(disc); disc = d2;
+    }
+    address[n] = addr & addrMask;
+    file[n] = f;
+    line[n] = ln;
+    column[n] = col;
+    flags[n] = (isStmt ? LineFlag.isStmt : 0) | (endSeq ? LineFlag.endSequence : 0) | (prologueEnd ? LineFlag.prologueEnd : 0)
+      | (epilogueBegin ? LineFlag.epilogueBegin : 0) | (basicBlock ? LineFlag.basicBlock : 0);
+    disc[n] = discriminator;
+    n++;
+    basicBlock = prologueEnd = epilogueBegin = false;
+    discriminator = 0;
+  };
+  const advance = (opAdvance: number) => {
+    if (maxOps === 1) addr += minInst * BigInt(opAdvance);
+    else {
+      addr += minInst * BigInt(Math.floor((opIndex + opAdvance) / maxOps));
+      opIndex = (opIndex + opAdvance) % maxOps;
+    }
+  };
+
+  while (r.pos < endPos && !r.error && n < MAX_ROWS) {
+    const op = r.u8();
+    if (op >= h.opcodeBase) {
+      const adj = op - h.opcodeBase;
+      advance(Math.floor(adj / h.lineRange));
+      ln += h.lineBase + (adj % h.lineRange);
+      emit();
+    } else if (op === 0) {
+      const len = r.uleb();
+      const start = r.pos;
+      if (len === 0) continue;
+      const sub = r.u8();
+      switch (sub) {
+        case DW_LNE.end_sequence:
+          endSeq = true;
+          emit();
+          reset();
+          break;
+        case DW_LNE.set_address:
+          addr = r.address(len - 1 <= 8 ? len - 1 : addressSize);
+          opIndex = 0;
+          break;
+        case DW_LNE.set_discriminator:
+          discriminator = r.uleb();
+          break;
+        default:
+          // DW_LNE_define_file (deprecated) and vendor opcodes: skip by length.
+          break;
+      }
+      r.pos = start;
+      r.skip(len);
+    } else {
+      switch (op) {
+        case DW_LNS.copy: emit(); break;
+        case DW_LNS.advance_pc: advance(r.uleb()); break;
+        case DW_LNS.advance_line: ln += r.sleb(); break;
+        case DW_LNS.set_file: f = r.uleb(); break;
+        case DW_LNS.set_column: col = r.uleb(); break;
+        case DW_LNS.negate_stmt: isStmt = !isStmt; break;
+        case DW_LNS.set_basic_block: basicBlock = true; break;
+        case DW_LNS.const_add_pc: advance(Math.floor((255 - h.opcodeBase) / h.lineRange)); break;
+        case DW_LNS.fixed_advance_pc: addr += BigInt(r.u16()); opIndex = 0; break;
+        case DW_LNS.set_prologue_end: prologueEnd = true; break;
+        case DW_LNS.set_epilogue_begin: epilogueBegin = true; break;
+        case DW_LNS.set_isa: r.uleb(); break;
+        default: {
+          // Unknown standard opcode: skip its ULEB operands as the header declares.
+          const nargs = h.standardOpcodeLengths[op - 1] ?? 0;
+          for (let i = 0; i < nargs; i++) r.uleb();
+        }
+      }
+    }
+  }
+  return sortRows(h, address.subarray(0, n), file.subarray(0, n), line.subarray(0, n), column.subarray(0, n), flags.subarray(0, n), disc.subarray(0, n));
+}
+
+function sortRows(h: LineHeader, address: BigUint64Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array): LineTable {
+  const n = address.length;
+  let sorted = true;
+  for (let i = 1; i < n; i++) {
+    if (address[i]! < address[i - 1]! || (address[i] === address[i - 1] && flags[i]! & LineFlag.endSequence && !(flags[i - 1]! & LineFlag.endSequence))) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return { header: h, address: address.slice(), file: file.slice(), line: line.slice(), column: column.slice(), flags: flags.slice(), discriminator: disc.slice(), length: n };
+  // Sort sequences, not rows: rows of a sequence stay together and in order.
+  const seqs: [number, number][] = [];
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    if (flags[i]! & LineFlag.endSequence) {
+      seqs.push([s, i + 1]);
+      s = i + 1;
+    }
+  }
+  if (s < n) seqs.push([s, n]);
+  seqs.sort((a, b) => (address[a[0]]! < address[b[0]]! ? -1 : address[a[0]]! > address[b[0]]! ? 1 : a[0] - b[0]));
+  const out = {
+    header: h, address: new BigUint64Array(n), file: new Uint32Array(n), line: new Uint32Array(n), column: new Uint32Array(n),
+    flags: new Uint8Array(n), discriminator: new Uint32Array(n), length: n,
+  };
+  let k = 0;
+  for (const [a, b] of seqs) {
+    out.address.set(address.subarray(a, b), k);
+    out.file.set(file.subarray(a, b), k);
+    out.line.set(line.subarray(a, b), k);
+    out.column.set(column.subarray(a, b), k);
+    out.flags.set(flags.subarray(a, b), k);
+    out.discriminator.set(disc.subarray(a, b), k);
+    k += b - a;
+  }
+  return out;
+}
+
+/**
+ * The row that describes `address`: the last row at or below it in a sequence
+ * that does not end at or before it. Returns the row index, or -1.
+ */
+export function rowFor(t: LineTable, address: bigint): number {
+  let lo = 0;
+  let hi = t.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (t.address[mid]! <= address) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best < 0 || t.flags[best]! & LineFlag.endSequence) return -1;
+  return best;
+}
+
+/** Reads the line table at a section offset. */
+export function readLineTable(bytes: Uint8Array, base: number, origin: { file: string; section: string }, littleEndian: boolean, strs: LineStrings, compDir: string | undefined, addressSize: number): { table?: LineTable; error?: Reader['error'] } {
+  const r = new Reader(bytes, origin, littleEndian, base);
+  const h = parseLineHeader(r, strs, compDir);
+  if (!h) return { error: r.error };
+  const table = runLineProgram(r, h, addressSize);
+  return r.error ? { table, error: r.error } : { table };
+}
