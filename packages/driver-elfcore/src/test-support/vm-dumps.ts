@@ -73,6 +73,16 @@ for name, expr in [('init_task.comm', lambda: prog['init_task'].comm),
 print(json.dumps({'values': out}))
 `;
 
+/** Why drgn cannot be used here, if it cannot (for systemTest). */
+export function drgnMissing(): string | undefined {
+  try {
+    run('/usr/bin/python3', ['-c', 'import drgn']);
+    return undefined;
+  } catch {
+    return '/usr/bin/python3 cannot import drgn (Debian package python3-drgn)';
+  }
+}
+
 /** Runs drgn (python3-drgn, under /usr/bin/python3) on a dump. */
 export function drgnFacts(dump: string, vmlinux: string): DrgnFacts {
   return JSON.parse(run('/usr/bin/python3', ['-c', DRGN_SCRIPT, dump, vmlinux])) as DrgnFacts;

@@ -7,7 +7,7 @@ import { sharedVm, vmNeeds } from '@stackdb/test-vm';
 import { CoreFile } from '../core-file.js';
 import { createCoreTarget } from '../create.js';
 import { CoreMemoryError } from '../errors.js';
-import { drgnFacts, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
+import { drgnFacts, drgnMissing, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
 import { VmCoreTarget } from './vm-core-target.js';
 
 /*
@@ -16,15 +16,6 @@ import { VmCoreTarget } from './vm-core-target.js';
  * frozen state, read by drgn, is the reference; QEMU's HMP gives the vCPU's
  * registers; the VM's RAM file gives physical memory.
  */
-
-function drgnMissing(): string | undefined {
-  try {
-    run('/usr/bin/python3', ['-c', 'import drgn']);
-    return undefined;
-  } catch {
-    return '/usr/bin/python3 cannot import drgn (Debian package python3-drgn)';
-  }
-}
 
 const NEEDS: Need[] = [...vmNeeds, { check: drgnMissing, what: 'drgn' }, { command: 'nm', package: 'binutils' }];
 const getVm = sharedVm(test);
@@ -159,6 +150,18 @@ systemTest(test, 'VMCOREINFO, the kernel page-table root and the kernel image fo
     t.true(kernel!.ranges[0]![0] <= nm.get('_stext')! && nm.get('jiffies_64')! < kernel!.ranges[0]![1]);
     const spaces = await target.spaces();
     t.deepEqual(spaces.map((s) => s.id), ['virtual', 'physical', 'kernel']);
+  } finally {
+    await target.close();
+  }
+});
+
+systemTest(test, '--core-exe naming a binary that is not the dumped kernel is a problem naming both build-ids', NEEDS, async (t) => {
+  const { dumps } = await fixture();
+  const target = await open(dumps.physical, { exe: '/bin/true' });
+  try {
+    t.deepEqual(target.problems.map((p) => p.code), ['ERR_CORE_FILE']);
+    t.regex(target.problems[0]!.message, /^\/bin\/true: has build-id [0-9a-f]+ but the dumped kernel's VMCOREINFO says [0-9a-f]+: symbols will not match memory$/);
+    t.is(target.kernel?.path, '/bin/true');
   } finally {
     await target.close();
   }
