@@ -1,1 +1,4 @@
-export {};
+export * from './ops.js';
+export * from './decode.js';
+export * from './evaluate.js';
+export * from './format.js';

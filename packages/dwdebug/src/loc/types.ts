@@ -19,6 +19,8 @@ export interface UnitEnv {
   baseType(unitOffset: number): { readonly size: number; readonly encoding: number } | undefined;
   /** DW_OP_call2/call4/call_ref: the location expression of the DIE at a (section) offset. */
   callTarget?(dieOffset: number): Uint8Array | undefined;
+  /** Section offset of the unit header: DW_OP_call2/call4 operands are unit-relative and are added to it. */
+  readonly unitOffset?: number;
 }
 
 /** What an evaluation needs from the frame it runs in. Everything may be async. */
@@ -37,6 +39,10 @@ export interface LocationEnv {
   tlsAddress?(offset: bigint): Promise<bigint | undefined>;
   /** DW_OP_push_object_address. */
   readonly objectAddress?: bigint;
+  /** DW_OP_GNU_parameter_ref: the value the caller passed for the parameter DIE at this unit offset, if known. */
+  parameterValue?(unitOffset: number): Promise<bigint | undefined>;
+  /** DW_OP_GNU_variable_value: the value of the variable DIE at this section offset, if it can be read here. */
+  variableValue?(dieOffset: number): Promise<bigint | undefined>;
 }
 
 /** A piece of a composite location (DW_OP_piece / DW_OP_bit_piece). */
@@ -52,7 +58,7 @@ export interface LocationPiece {
 export type SimpleLocation =
   | { readonly kind: 'memory'; readonly address: bigint }
   | { readonly kind: 'register'; readonly dwarf: number }
-  /** DW_OP_stack_value, DW_OP_implicit_value, typed values: the value itself, little-endian bytes. */
+  /** DW_OP_stack_value, DW_OP_implicit_value, typed values: the value itself, in the unit's byte order (little-endian on x86). */
   | { readonly kind: 'value'; readonly bytes: Uint8Array }
   /** DW_OP_implicit_pointer: points at a variable that has no memory location. */
   | { readonly kind: 'implicit-pointer'; readonly die: number; readonly offset: bigint }
