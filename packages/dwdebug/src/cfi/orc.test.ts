@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import type { ExecutionContext } from 'ava';
 import { systemTest } from '@stackdb/test-support';
 import { Binfile } from '../elf/binfile.js';
 import { kernelRelease, ORC_REG, OrcTable, orcVersionForRelease } from './orc.js';
@@ -42,7 +43,7 @@ test('synthetic table: lookup, bit fields of each layout, unsorted input', (t) =
   t.is(v3.entryFor(0x1008n)!.type, 'call');
 });
 
-systemTest(test, 'vmlinux ORC (Linux 6.1 layout): entry code, exception entries and ordinary functions', needs, async (t) => {
+systemTest<ExecutionContext>(test, 'vmlinux ORC (Linux 6.1 layout): entry code, exception entries and ordinary functions', needs, async (t) => {
   const bin = await Binfile.open(path.join(VMLINUX_DIR, vmlinux()!), { noDebugSearch: true });
   t.teardown(() => bin.close());
   const release = kernelRelease(bin);
@@ -61,7 +62,7 @@ systemTest(test, 'vmlinux ORC (Linux 6.1 layout): entry code, exception entries 
   t.like(at('__schedule', 1n), { spReg: ORC_REG.SP, spOffset: 16, bpReg: ORC_REG.PREV_SP, bpOffset: -16 });
 });
 
-systemTest(test, 'vmlinux ORC agrees with .debug_frame on the CFA and saved rbp of C functions', needs, async (t) => {
+systemTest<ExecutionContext>(test, 'vmlinux ORC agrees with .debug_frame on the CFA and saved rbp of C functions', needs, async (t) => {
   const bin = await Binfile.open(path.join(VMLINUX_DIR, vmlinux()!), { noDebugSearch: true });
   t.teardown(() => bin.close());
   const orc = OrcTable.fromBinfile(bin)!;
