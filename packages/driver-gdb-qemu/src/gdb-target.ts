@@ -3,12 +3,14 @@ import {
   AttachError,
   MemoryError,
   NoSuchThreadError,
+  PHYSICAL_SPACE,
   NotSupportedError,
   ProtocolError,
   RegisterError,
   RegisterSet,
   Target,
   TargetStateError,
+  VIRTUAL_SPACE,
   X86_64,
   getLogger,
   modulesFromRegions,
@@ -26,6 +28,7 @@ import {
 } from '@stackdb/core';
 import type { StubHelper } from './helper.js';
 import { placeImages, imageRegions, readImage, parseProcMaps } from './images.js';
+import { MachineMemory } from './machine-memory.js';
 import { PointType, type RspClient, type ResumeAction } from './rsp/client.js';
 import { RSP_ERROR, StubError, UnsupportedPacketError } from './rsp/errors.js';
 import { leBytes, leValue } from './rsp/hex.js';
@@ -114,6 +117,8 @@ export class GdbTarget extends Target {
   /** An interrupt was sent whose SIGINT stop has not been seen (it may still come, once). */
   private interruptPending = false;
   private execFile?: string;
+  /** Physical memory and page walks, for machines (a helper with `machine` set). */
+  private readonly machine?: MachineMemory;
 
   constructor(opts: GdbTargetOptions) {
     const caps: TargetCapabilities = {
@@ -145,6 +150,28 @@ export class GdbTarget extends Target {
     this.softBreakpoints = opts.softBreakpoints ?? false;
     this.interruptTimeoutMs = opts.interruptTimeoutMs ?? 10_000;
     this.stepTimeoutMs = opts.stepTimeoutMs ?? 30_000;
+    if (opts.helper?.machine) {
+      this.machine = new MachineMemory({
+        client: this.client,
+        helper: opts.helper,
+        driver: this.driver,
+        referenceRegisters: async () => {
+          const first = this.lastThreads[0];
+          return first ? (await this.thread(first.tid)).registers() : undefined;
+        },
+        stubRead: (a, b) => this.stubRead(a, b),
+        stubWrite: (a, d) => this.stubWrite(a, d),
+      });
+    }
+  }
+
+  override async spaces(): Promise<AddressSpace[]> {
+    return this.machine ? [VIRTUAL_SPACE, PHYSICAL_SPACE] : [VIRTUAL_SPACE];
+  }
+
+  override invalidate(): void {
+    super.invalidate();
+    this.machine?.invalidate();
   }
 
   get name(): string {
@@ -165,8 +192,7 @@ export class GdbTarget extends Target {
 
   protected override async _pause(): Promise<StopEvent[]> {
     const conn = this.client.connection;
-    if (conn.state === 'running') this.interruptPending = true;
-    conn.interrupt();
+    if (conn.interrupt()) this.interruptPending = true;
     let text: string;
     try {
       text = await conn.waitStop({ timeoutMs: this.interruptTimeoutMs });
@@ -363,10 +389,14 @@ export class GdbTarget extends Target {
   protected override async _read(space: AddressSpace, address: Addr, buf: Uint8Array): Promise<number> {
     this.requireStopped('read memory');
     if (space.kind === 'physical') {
-      if (!this.helper?.machine || !this.helper.readPhysical) throw new NotSupportedError('physical memory', this.driver);
-      return this.helper.readPhysical(address, buf);
+      if (!this.machine) throw new NotSupportedError('physical memory (it needs a machine helper such as --qemu)', this.driver);
+      return this.machine.readPhysical(address, buf);
     }
-    if (space.pageTableRoot !== undefined) throw new NotSupportedError('reading other address spaces (page-table walks)', this.driver);
+    if (this.machine) {
+      const n = await this.machine.readVirtual(space, address, buf);
+      if (n !== undefined) return n;
+    }
+    if (space.pageTableRoot !== undefined) throw new NotSupportedError('other address spaces (page-table walks need a machine helper such as --qemu)', this.driver);
     return this.stubRead(address, buf);
   }
 
@@ -418,11 +448,20 @@ export class GdbTarget extends Target {
   protected override async _write(space: AddressSpace, address: Addr, data: Uint8Array): Promise<number> {
     this.requireStopped('write memory');
     if (space.kind === 'physical') {
-      if (!this.helper?.machine || !this.helper.writePhysical) throw new NotSupportedError('writing physical memory', this.driver);
-      return this.helper.writePhysical(address, data);
+      if (!this.machine) throw new NotSupportedError('physical memory (it needs a machine helper such as --qemu)', this.driver);
+      return this.machine.writePhysical(address, data);
     }
-    if (space.pageTableRoot !== undefined) throw new NotSupportedError('writing other address spaces (page-table walks)', this.driver);
     const bytes = this.keepStubBreakpointsOut(address, data);
+    if (this.machine && space.pageTableRoot !== undefined) {
+      const n = await this.machine.writeVirtual(space, address, bytes);
+      if (n !== undefined) return n;
+    }
+    if (space.pageTableRoot !== undefined) throw new NotSupportedError('other address spaces (page-table walks need a machine helper such as --qemu)', this.driver);
+    return this.stubWrite(address, bytes);
+  }
+
+  /** Writes through `X`/`M` in packet- and page-sized pieces; returns the bytes written before a refusal. */
+  private async stubWrite(address: Addr, bytes: Uint8Array): Promise<number> {
     let done = 0;
     while (done < bytes.length) {
       // Page-sized at most, so a refused write stops the count at the first unwritable page.

@@ -2,7 +2,7 @@ import { ProtocolError, getLogger } from '@stackdb/core';
 import { escapeBinary, escapedLength, unescapeBinary } from './codec.js';
 import { RspConnection, type ConnectionOptions } from './connection.js';
 import { RSP_ERROR, StubError, UnsupportedPacketError, describeRequest } from './errors.js';
-import { bytesToLatin1, fromHex, hexDigit, hexNum, isHex, latin1ToBytes, parseHexInt, textToHex, toHex } from './hex.js';
+import { bytesToLatin1, concatBytes, fromHex, hexDigit, hexNum, isHex, latin1ToBytes, parseHexInt, textToHex, toHex } from './hex.js';
 import { TargetDescriptionError, defaultX86_64Layout, layoutFromDescription, type RegisterLayout } from './register-layout.js';
 import { parseStopReply, type StopReply } from './stop-reply.js';
 import { formatThreadId, parseThreadId, type ThreadId } from './thread-id.js';
@@ -416,7 +416,7 @@ export class RspClient {
       offset += data.length;
       if (head === 'l' || data.length === 0) break;
     }
-    return Buffer.concat(chunks);
+    return concatBytes(chunks);
   }
 
   /** `qRcmd`: runs a monitor command and returns its output. */
@@ -458,7 +458,7 @@ export class RspClient {
     } finally {
       await this.text(`vFile:close:${hexNum(fd)}`).catch(() => undefined);
     }
-    return Buffer.concat(chunks);
+    return concatBytes(chunks);
   }
 
   /** `D` (or `D;PID` under multiprocess): lets the target run on. */

@@ -101,6 +101,13 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
     return this.closeError;
   }
 
+  /** The error for anything attempted after the connection closed. */
+  private closed(): ProtocolError {
+    const why = this.closeError!;
+    if (why.code === RSP_ERROR.CLOSED) return why;
+    return new ProtocolError(RSP_ERROR.CLOSED, `the connection to the GDB stub at ${this.where} is closed: ${why.message}`, { cause: why });
+  }
+
   /** Stops sending and expecting acknowledgments (after the stub accepted `QStartNoAckMode`). */
   disableAcks(): void {
     this.ackMode = false;
@@ -131,12 +138,17 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  /** Sends `\x03` to a running target; its stop reply arrives through {@link waitStop}. */
-  interrupt(): void {
-    if (this.closeError) throw this.closeError;
-    if (this.runState !== 'running') return;
+  /**
+   * Sends `\x03` to a running target (its stop reply arrives through
+   * {@link waitStop}); returns false, sending nothing, when the target is not
+   * running (for instance because its stop reply is already here).
+   */
+  interrupt(): boolean {
+    if (this.closeError) throw this.closed();
+    if (this.runState !== 'running') return false;
     log.debug(6, '-> \\x03');
     this.transport.send(INTERRUPT);
+    return true;
   }
 
   /** A stop reply that already arrived, without waiting; undefined when none did. */
@@ -153,7 +165,7 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
   waitStop(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
     const ready = this.stops.shift();
     if (ready !== undefined) return Promise.resolve(ready);
-    if (this.closeError) return Promise.reject(this.closeError);
+    if (this.closeError) return Promise.reject(this.closed());
     if (this.runState !== 'running') return Promise.reject(new ProtocolError(RSP_ERROR.PROTOCOL, 'no stop reply can come: the target is not running'));
     if (this.stopWaiter) return Promise.reject(new ProtocolError(RSP_ERROR.PROTOCOL, 'someone is already waiting for the stop reply'));
     const { signal, timeoutMs } = opts;
@@ -213,7 +225,7 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
 
   private transact(payload: string | Uint8Array, ackOnly: boolean, timeoutMs = this.timeoutMs, output?: string[]): Promise<Uint8Array> {
     const what = describeRequest(typeof payload === 'string' ? payload : bytesToLatin1(payload));
-    if (this.closeError) return Promise.reject(this.closeError);
+    if (this.closeError) return Promise.reject(this.closed());
     if (this.runState === 'running' && !ackOnly) {
       return Promise.reject(new ProtocolError(RSP_ERROR.RUNNING, `cannot send ${what} to the GDB stub while the target runs (interrupt it first)`));
     }
