@@ -33,3 +33,4 @@ export * from './unwind/steppers/scan.js';
 export * from './symbols/binfiles.js';
 export * from './symbols/program.js';
 export * from './arch/paging.js';
+export * from './unwind/steppers/cfi.js';

@@ -1,9 +1,11 @@
-import type { Binfile, ElfSymbol } from '@stackdb/dwdebug';
+import { CfiTable, type Binfile, type ElfSymbol } from '@stackdb/dwdebug';
 import { LookupError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import type { Addr, LoadedModule } from '../target/types.js';
 import type { AddressSymbol, SymbolLookup } from '../unwind/stepper.js';
 import { openBinfile } from './binfiles.js';
+
+const cfiTables = new WeakMap<Binfile, CfiTable | null>();
 
 /** An ELF symbol placed at its runtime address in one module. */
 export interface ModuleSymbol extends AddressSymbol {
@@ -56,6 +58,22 @@ export class ProgramSymbols implements SymbolLookup {
   /** A module's binary with its debuginfo. */
   binfile(module: LoadedModule): Promise<Binfile | undefined> {
     return openBinfile(module.path, this.opts.rootPrefix ? { rootPrefix: this.opts.rootPrefix } : {});
+  }
+
+  /** A module's call frame information (`.eh_frame` and `.debug_frame`), built once per binary. */
+  async cfiTable(module: LoadedModule): Promise<CfiTable | undefined> {
+    const bf = await this.binfile(module);
+    if (!bf) return undefined;
+    let t = cfiTables.get(bf);
+    if (t === undefined) {
+      try {
+        t = CfiTable.fromBinfileSections(bf.unwindSections());
+      } catch {
+        t = null;
+      }
+      cfiTables.set(bf, t);
+    }
+    return t ?? undefined;
   }
 
   /** The ELF symbol covering a runtime address (the nearest preceding function when sizes are missing). */
