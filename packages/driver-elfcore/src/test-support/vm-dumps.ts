@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Vm } from '@stackdb/test-vm';
 import { run } from '@stackdb/test-support';
 
-/** Both dumps of one stopped VM, with what QEMU said about CPU 0 at the time. */
+/** Both dumps of one stopped VM, with what QEMU said about its CPUs at the time. */
 export interface VmDumps {
   readonly vm: Vm;
   readonly dir: string;
@@ -20,15 +20,16 @@ export interface VmDumps {
   readonly physical: string;
   /** `dump-guest-memory` with `paging: true` (virtual addresses in PT_LOADs). */
   readonly paged: string;
-  /** HMP `info registers` of CPU 0 while stopped. */
-  readonly hmpRegisters: string;
+  /** HMP `info registers` of each CPU while stopped. */
+  readonly hmpRegisters: readonly string[];
 }
 
 /** Stops the VM (for good: the file's tests need it frozen) and dumps it both ways. */
 export async function dumpStoppedVm(vm: Vm): Promise<VmDumps> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'elfcore-vm-'));
   await vm.qmp('stop');
-  const hmpRegisters = await vm.hmp('info registers', 0);
+  const hmpRegisters: string[] = [];
+  for (let cpu = 0; cpu < vm.cpus; cpu++) hmpRegisters.push(await vm.hmp('info registers', cpu));
   const physical = path.join(dir, 'physical.vmcore');
   const paged = path.join(dir, 'paged.vmcore');
   await vm.dumpGuestMemory(physical);

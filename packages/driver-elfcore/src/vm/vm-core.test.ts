@@ -54,7 +54,7 @@ systemTest(test, 'the vCPU and its registers agree with QEMU (HMP info registers
   try {
     t.deepEqual(target.problems, []);
     const threads = await target.threads();
-    const qemu = parseHmpRegisters(dumps.hmpRegisters);
+    const qemu = parseHmpRegisters(dumps.hmpRegisters[0]!);
     t.deepEqual(threads.map((th) => [th.tid, th.name, th.info.context]), [[1, 'CPU#0', qemu.get('cpl') === 0n ? 'kernel' : 'user']]);
     const ours = await threads[0]!.registers();
     const names = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'eflags', 'cr0', 'cr2', 'cr3', 'cr4', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fs_base', 'gs_base'];
