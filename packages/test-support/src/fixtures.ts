@@ -20,6 +20,8 @@ export interface FixtureSpec {
   readonly compiler?: string;
   /** Flags, e.g. ['-g', '-O2', '-gdwarf-5', '-pthread']. */
   readonly flags?: readonly string[];
+  /** Other files the build reads (headers, inputs of post steps): part of the cache key. */
+  readonly deps?: readonly string[];
   /** Commands run after linking, with `$OUT` replaced by the output path (objcopy, dwz...). */
   readonly post?: readonly (readonly string[])[];
 }
@@ -41,7 +43,7 @@ export function buildFixture(spec: FixtureSpec): string {
   const sources = spec.sources.map((s) => (path.isAbsolute(s) ? s : path.join(repoRoot, s)));
   const h = createHash('sha256');
   h.update(JSON.stringify({ cc: compilerVersion(cc), flags: spec.flags ?? [], post: spec.post ?? [], name: spec.name }));
-  for (const s of sources) h.update(fs.readFileSync(s));
+  for (const s of [...sources, ...(spec.deps ?? []).map((d) => (path.isAbsolute(d) ? d : path.join(repoRoot, d)))]) h.update(fs.readFileSync(s));
   const dir = path.join(fixtureCache, h.digest('hex').slice(0, 16));
   const out = path.join(dir, spec.name);
   if (fs.existsSync(out)) return out;

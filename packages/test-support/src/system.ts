@@ -1,3 +1,4 @@
+import type { ExecutionContext, TestFn } from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -41,30 +42,23 @@ export function missing(needs: readonly Need[]): string[] {
   return out;
 }
 
-/** The slice of ava's `test` used here. */
-export interface TestFn<C> {
-  (title: string, fn: (t: C) => unknown): void;
-  skip(title: string, fn: (t: C) => unknown): void;
-  serial: { (title: string, fn: (t: C) => unknown): void; skip(title: string, fn: (t: C) => unknown): void };
-}
-
 /**
  * Declares a test that needs real systems. When they are missing it is skipped
  * with the reason in its title, except under CI, where it fails saying what is
  * missing.
  */
-export function systemTest<C extends { fail(msg?: string): void }>(
-  test: TestFn<C>,
+export function systemTest(
+  test: TestFn,
   title: string,
   needs: readonly Need[],
-  fn: (t: C) => unknown,
+  fn: (t: ExecutionContext) => unknown,
   opts: { serial?: boolean } = {},
 ): void {
   const reasons = missing(needs);
   const run = opts.serial ? test.serial : test;
-  if (reasons.length === 0) run(title, fn);
+  if (reasons.length === 0) run(title, async (t) => { await fn(t); });
   else if (isCI) run(title, (t) => t.fail(`missing on this machine: ${reasons.join('; ')}`));
-  else run.skip(`${title} [skipped: ${reasons.join('; ')}]`, fn);
+  else run.skip(`${title} [skipped: ${reasons.join('; ')}]`, async (t) => { await fn(t); });
 }
 
 /** Runs a command and returns its stdout; throws with stderr on failure. */

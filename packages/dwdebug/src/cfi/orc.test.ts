@@ -43,7 +43,7 @@ test('synthetic table: lookup, bit fields of each layout, unsorted input', (t) =
   t.is(v3.entryFor(0x1008n)!.type, 'call');
 });
 
-systemTest<ExecutionContext>(test, 'vmlinux ORC (Linux 6.1 layout): entry code, exception entries and ordinary functions', needs, async (t) => {
+systemTest(test, 'vmlinux ORC (Linux 6.1 layout): entry code, exception entries and ordinary functions', needs, async (t) => {
   const bin = await Binfile.open(path.join(VMLINUX_DIR, vmlinux()!), { noDebugSearch: true });
   t.teardown(() => bin.close());
   const release = kernelRelease(bin);
@@ -62,7 +62,7 @@ systemTest<ExecutionContext>(test, 'vmlinux ORC (Linux 6.1 layout): entry code, 
   t.like(at('__schedule', 1n), { spReg: ORC_REG.SP, spOffset: 16, bpReg: ORC_REG.PREV_SP, bpOffset: -16 });
 });
 
-systemTest<ExecutionContext>(test, 'vmlinux ORC agrees with .debug_frame on the CFA and saved rbp of C functions', needs, async (t) => {
+systemTest(test, 'vmlinux ORC agrees with .debug_frame on the CFA and saved rbp of C functions', needs, async (t) => {
   const bin = await Binfile.open(path.join(VMLINUX_DIR, vmlinux()!), { noDebugSearch: true });
   t.teardown(() => bin.close());
   const orc = OrcTable.fromBinfile(bin)!;

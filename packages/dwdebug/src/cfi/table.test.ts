@@ -44,11 +44,11 @@ test('relocatable object: FDE addresses after relocation match readelf', async (
   await checkFile(t, helloObject(), { minFdes: 3 });
 });
 
-systemTest<ExecutionContext>(test, 'i386 executable .eh_frame matches readelf', [{ check: m32Missing, what: '32-bit compiler' }], async (t) => {
+systemTest(test, 'i386 executable .eh_frame matches readelf', [{ check: m32Missing, what: '32-bit compiler' }], async (t) => {
   await checkFile(t, lib32Exec(), { minFdes: 2 });
 });
 
-systemTest<ExecutionContext>(test, 'libc.so.6: every FDE matches readelf, and rowFor finds each through .eh_frame_hdr', [{ file: LIBC }], async (t) => {
+systemTest(test, 'libc.so.6: every FDE matches readelf, and rowFor finds each through .eh_frame_hdr', [{ file: LIBC }], async (t) => {
   const table = await checkFile(t, LIBC, { minFdes: 1000 });
   let n = 0;
   for (const fde of table.fdes('.eh_frame')) {
@@ -77,6 +77,6 @@ test('rowFor: lookups outside every FDE are undefined; a row covers its range', 
   t.is(table.rowFor(0xffff_ffff_0000n), undefined);
 });
 
-systemTest<ExecutionContext>(test, 'kernel vmlinux .debug_frame: every FDE matches readelf', [{ check: () => (vmlinux() ? undefined : 'no debug vmlinux'), what: 'linux-image-amd64-dbg' }], async (t) => {
+systemTest(test, 'kernel vmlinux .debug_frame: every FDE matches readelf', [{ check: () => (vmlinux() ? undefined : 'no debug vmlinux'), what: 'linux-image-amd64-dbg' }], async (t) => {
   await checkFile(t, path.join(VMLINUX_DIR, vmlinux()!), { only: '.debug_frame', minFdes: 10_000 });
 });

@@ -67,7 +67,7 @@ test('symbol tables match readelf (PIE, non-PIE, shared library)', (t) => {
   }
 });
 
-systemTest<ExecutionContext>(test, 'ELF32 executable: headers and symbols match readelf', [{ check: m32Missing, what: '32-bit compiler' }], (t) => {
+systemTest(test, 'ELF32 executable: headers and symbols match readelf', [{ check: m32Missing, what: '32-bit compiler' }], (t) => {
   const file = lib32Exec();
   const elf = ElfFile.open(file);
   t.teardown(() => elf.close());
@@ -77,7 +77,7 @@ systemTest<ExecutionContext>(test, 'ELF32 executable: headers and symbols match 
   t.is(buildIdOf(elf), readelfBuildId(file));
 });
 
-systemTest<ExecutionContext>(test, 'big-endian ELF64 and ELF32: headers, sections and symbols match readelf', [{ check: m32Missing, what: '32-bit compiler' }], (t) => {
+systemTest(test, 'big-endian ELF64 and ELF32: headers, sections and symbols match readelf', [{ check: m32Missing, what: '32-bit compiler' }], (t) => {
   for (const file of [bigEndian64(), bigEndian32()]) {
     const elf = ElfFile.open(file);
     t.false(elf.littleEndian);
@@ -230,7 +230,7 @@ test('compressed sections: zlib (-gz=zlib) decompress to what objcopy --decompre
   for (const name of ['.debug_info', '.debug_abbrev', '.debug_line', '.debug_str']) t.deepEqual(elf.sectionData(name), ref.sectionData(name), name);
 });
 
-systemTest<ExecutionContext>(test, 'compressed sections: zstd', [{ check: objcopyHasZstd, what: 'zstd section compression' }], (t) => {
+systemTest(test, 'compressed sections: zstd', [{ check: objcopyHasZstd, what: 'zstd section compression' }], (t) => {
   const file = helloZstd();
   const elf = ElfFile.open(file);
   t.teardown(() => elf.close());
@@ -257,7 +257,7 @@ test('MiniDebugInfo supplies the local function symbols of a stripped binary', a
   t.is(bin.dwarf(), undefined);
 });
 
-systemTest<ExecutionContext>(test, 'dwz: the supplementary file is found and exposed', [{ command: 'dwz', package: 'dwz' }], async (t) => {
+systemTest(test, 'dwz: the supplementary file is found and exposed', [{ command: 'dwz', package: 'dwz' }], async (t) => {
   const file = dwzPair();
   const bin = await Binfile.open(file, { debugDirs: [] });
   t.teardown(() => bin.close());
@@ -268,7 +268,7 @@ systemTest<ExecutionContext>(test, 'dwz: the supplementary file is found and exp
   t.truthy(dw.supplementary?.section('.debug_str'));
 });
 
-systemTest<ExecutionContext>(test, 'glibc: debug file by build-id, .eh_frame from libc.so.6, symbols match readelf', [{ file: LIBC }, { check: () => (fs.existsSync('/usr/lib/debug/.build-id') ? undefined : 'no /usr/lib/debug/.build-id'), what: 'libc6-dbg' }], async (t) => {
+systemTest(test, 'glibc: debug file by build-id, .eh_frame from libc.so.6, symbols match readelf', [{ file: LIBC }, { check: () => (fs.existsSync('/usr/lib/debug/.build-id') ? undefined : 'no /usr/lib/debug/.build-id'), what: 'libc6-dbg' }], async (t) => {
   const bin = await Binfile.open(LIBC);
   t.teardown(() => bin.close());
   t.is(bin.debugHow, 'build-id');

@@ -58,7 +58,7 @@ test('ET_REL x86-64 object: relocated debug sections dump like readelf relocates
   await checkAgainstReadelf(t, helloObject());
 });
 
-systemTest<ExecutionContext>(test, 'ET_REL i386 object (REL, implicit addends)', [{ check: m32Missing, what: '32-bit compiler' }], async (t) => {
+systemTest(test, 'ET_REL i386 object (REL, implicit addends)', [{ check: m32Missing, what: '32-bit compiler' }], async (t) => {
   const file = lib32Object();
   const elf = ElfFile.open(file);
   t.false(elf.is64);
@@ -66,11 +66,11 @@ systemTest<ExecutionContext>(test, 'ET_REL i386 object (REL, implicit addends)',
   await checkAgainstReadelf(t, file);
 });
 
-systemTest<ExecutionContext>(test, 'kernel module debug file (.ko) is relocated', [{ check: () => (smallModule() ? undefined : 'no module debuginfo'), what: 'linux-image-amd64-dbg' }, { command: 'objcopy' }], async (t) => {
+systemTest(test, 'kernel module debug file (.ko) is relocated', [{ check: () => (smallModule() ? undefined : 'no module debuginfo'), what: 'linux-image-amd64-dbg' }, { command: 'objcopy' }], async (t) => {
   await checkAgainstReadelf(t, smallModule()!);
 });
 
-systemTest<ExecutionContext>(test, 'ET_EXEC vmlinux: its .rela.debug_* are never applied', [{ check: () => (vmlinux() ? undefined : 'no debug vmlinux'), what: 'linux-image-amd64-dbg' }], (t) => {
+systemTest(test, 'ET_EXEC vmlinux: its .rela.debug_* are never applied', [{ check: () => (vmlinux() ? undefined : 'no debug vmlinux'), what: 'linux-image-amd64-dbg' }], (t) => {
   const elf = ElfFile.open(path.join(VMLINUX_DIR, vmlinux()!));
   t.teardown(() => elf.close());
   t.is(elf.type, ET.EXEC);

@@ -65,7 +65,7 @@ test('disassembly of location lists matches readelf --debug-dump=loc (-O2 fixtur
   t.true(compare(t, pairs) >= 10);
 });
 
-systemTest<ExecutionContext>(test, 'glibc: every location list and exprloc expression disassembles as readelf shows it', [{ file: LIBC }, { check: () => (fs.existsSync('/usr/lib/debug/.build-id') ? undefined : 'no debug files'), what: 'libc6-dbg' }], async (t) => {
+systemTest(test, 'glibc: every location list and exprloc expression disassembles as readelf shows it', [{ file: LIBC }, { check: () => (fs.existsSync('/usr/lib/debug/.build-id') ? undefined : 'no debug files'), what: 'libc6-dbg' }], async (t) => {
   const bin = await Binfile.open(LIBC);
   t.teardown(() => bin.close());
   const debug = bin.debugPath!;

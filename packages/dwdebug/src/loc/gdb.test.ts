@@ -123,7 +123,7 @@ async function checkFunction(t: ExecutionContext, file: string, bin: Binfile, cf
   return n;
 }
 
-systemTest<ExecutionContext>(test, 'locals, parameters (fbreg through call_frame_cfa and CFI), a VLA (deref) and globals evaluate to the addresses gdb prints', [{ command: 'gdb', package: 'gdb' }], async (t) => {
+systemTest(test, 'locals, parameters (fbreg through call_frame_cfa and CFI), a VLA (deref) and globals evaluate to the addresses gdb prints', [{ command: 'gdb', package: 'gdb' }], async (t) => {
   const file = helloO0();
   const bin = await Binfile.open(file, { noDebugSearch: true });
   t.teardown(() => bin.close());
