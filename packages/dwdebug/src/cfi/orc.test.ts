@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { ExecutionContext } from 'ava';
 import { systemTest } from '@stackdb/test-support';
 import { Binfile } from '../elf/binfile.js';
 import { kernelRelease, ORC_REG, OrcTable, orcVersionForRelease } from './orc.js';

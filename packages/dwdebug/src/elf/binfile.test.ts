@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import type { ExecutionContext } from 'ava';
 import { run, systemTest } from '@stackdb/test-support';
 import { ET } from './constants.js';
 import { Binfile } from './binfile.js';
