@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { CfiStepper, ProgramSymbols, Walker } from '@stackdb/core';
 import { suite } from '@stackdb/core/conformance';
 import { missing, systemTest, type Need } from '@stackdb/test-support';
 import { createCoreTarget } from '../create.js';
 import { CoreMemoryError } from '../errors.js';
 import { ProcessCoreTarget } from './process-core-target.js';
 import { KERNEL_CORES, gdbOnCore, makeGcore, makeKernelCore, threadsFixture, type TestCore } from '../test-support/cores.js';
-import { examineWords, mappings, perThread, printed, registers, threadIds, words } from '../test-support/gdb.js';
+import { backtrace, examineWords, mappings, perThread, printed, registers, threadIds, words, type GdbFrame } from '../test-support/gdb.js';
 
 /*
  * Process cores of the threads fixture, made by gcore and by the kernel, read
@@ -31,6 +32,7 @@ interface GdbView {
   readonly addr: { counter: bigint; marker: bigint; pattern: bigint; main: bigint };
   readonly globals: Map<bigint, bigint[]>;
   readonly mappings: ReturnType<typeof mappings>;
+  readonly backtraces: Map<number, GdbFrame[]>;
 }
 
 const made = new Map<Kind, Promise<{ core: TestCore; gdb: GdbView }>>();
@@ -56,6 +58,7 @@ function gdbView(c: TestCore): GdbView {
     'thread apply all info registers fs_base gs_base mxcsr',
   ]);
   const b = gdbOnCore(c.exe, c.core, ['thread apply all p/x $xmm1.uint128', 'thread apply all x/8gx $sp', 'thread apply all x/2gx $pc']);
+  const bt = new Map([...perThread(gdbOnCore(c.exe, c.core, ['thread apply all bt']))].map(([tid, block]) => [tid, backtrace(block)]));
   const [counter, marker, pattern, main] = printed(gdbOnCore(c.exe, c.core, ['p/x &fixture_counter', 'p/x &fixture_marker', 'p/x &fixture_pattern', 'p/x &main']));
   const g = gdbOnCore(c.exe, c.core, [
     'x/2gx &fixture_counter',
@@ -78,7 +81,7 @@ function gdbView(c: TestCore): GdbView {
     stack.set(tid, new Map([...w].filter(([addr]) => addr >= sp && addr < sp + 64n)));
     code.set(tid, new Map([...w].filter(([addr]) => addr === pc)));
   }
-  return { tids: threadIds(a), regs, xmm1, stack, code, addr: { counter: counter!, marker: marker!, pattern: pattern!, main: main! }, globals: examineWords(g), mappings: mappings(g) };
+  return { tids: threadIds(a), regs, xmm1, stack, code, addr: { counter: counter!, marker: marker!, pattern: pattern!, main: main! }, globals: examineWords(g), mappings: mappings(g), backtraces: bt };
 }
 
 async function open(kind: Kind, opts: { exe?: string } = {}): Promise<{ target: ProcessCoreTarget; core: TestCore; gdb: GdbView }> {
@@ -141,6 +144,29 @@ for (const kind of ['gcore', 'kernel'] as const) {
         const code = [...gdb.code.get(th.tid)!];
         t.is(code.length, 1, `gdb showed the code at the pc of ${th.tid}`);
         for (const [addr, expected] of code) t.deepEqual(words(await target.read(addr, expected.length * 8)), expected, `code of ${th.tid} at 0x${addr.toString(16)}`);
+      }
+    } finally {
+      await target.close();
+    }
+  });
+
+  systemTest(test, `${kind} core: every thread's backtrace (core's walker with DWARF CFI) agrees with gdb's thread apply all bt`, needs, async (t) => {
+    const { target, gdb } = await open(kind);
+    try {
+      const program = new ProgramSymbols(target);
+      const walker = new Walker(target, { symbols: program, steppers: [new CfiStepper(program)] });
+      const own = new Set(['park', 'level2', 'level1', 'worker', 'main_wait', 'main']);
+      for (const th of await target.threads()) {
+        const stack = await walker.walkStack(th);
+        const theirs = gdb.backtraces.get(th.tid)!;
+        t.true(theirs.length >= 3, `gdb unwound thread ${th.tid}`);
+        // gdb stops at main (backtrace past-main off); our walk goes on to _start.
+        t.true(stack.frames.length >= theirs.length, `thread ${th.tid}: ${stack.frames.length} frames, gdb ${theirs.length}`);
+        for (const [i, g] of theirs.entries()) {
+          const f = stack.frames[i]!;
+          if (g.pc !== undefined) t.is(f.pc, g.pc, `thread ${th.tid} frame ${i} (${g.name})`);
+          if (own.has(g.name)) t.is((await program.symbolAt(f.lookupPc))?.name, g.name, `thread ${th.tid} frame ${i}`);
+        }
       }
     } finally {
       await target.close();

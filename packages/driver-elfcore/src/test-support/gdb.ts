@@ -60,3 +60,14 @@ export function words(bytes: Uint8Array): bigint[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Array.from({ length: Math.floor(bytes.length / 8) }, (_, i) => dv.getBigUint64(i * 8, true));
 }
+
+/** One frame of `bt`: its pc (gdb omits it when the pc starts a line) and function name. */
+export interface GdbFrame {
+  readonly pc?: bigint;
+  readonly name: string;
+}
+
+/** The frames of a `bt` block. */
+export function backtrace(block: string): GdbFrame[] {
+  return [...block.matchAll(/^#\d+\s+(?:(0x[0-9a-f]+) in )?(\S+) \(/gm)].map((m) => (m[1] ? { pc: BigInt(m[1]), name: m[2]! } : { name: m[2]! }));
+}
