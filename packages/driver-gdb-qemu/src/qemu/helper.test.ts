@@ -18,6 +18,7 @@ const FLAT = [
   '  0000000000000000-000000000009ffff (prio 0, ram): pc.ram',
   '  00000000000a0000-00000000000bffff (prio 1, i/o): vga-lowmem',
   '  00000000000c0000-00000000000c7fff (prio 0, rom): pc.ram @00000000000c0000',
+  '  00000000000c8000-00000000000cffff (prio 0, rom): pc.rom',
   '  0000000000100000-00000000003fffff (prio 0, ram): pc.ram @0000000000100000',
 ].join('\n');
 const CR3 = 0x200000n;
@@ -102,10 +103,13 @@ test('physical reads come from the file where QEMU maps RAM, from the stub elsew
     t.is(Buffer.from(buf).readUInt32LE(0), 0x101000);
     stub.asked.length = 0;
     const across = new Uint8Array(0x3000);
-    t.is(await h.readPhysical!(0x9f000n, across), 0x3000);
-    t.is(Buffer.from(across).readUInt32LE(0), 0x9f000, 'from the file');
-    t.is(across[0x1000], 0x5a, 'the VGA window came from the stub');
-    t.deepEqual(stub.asked.filter((a) => a.startsWith('m')), ['ma0000,7d0', 'ma07d0,7d0', 'ma0fa0,60', 'ma1000,7d0', 'ma17d0,7d0', 'ma1fa0,60']);
+    t.is(await h.readPhysical!(0xc7000n, across), 0x3000);
+    t.is(Buffer.from(across).readUInt32LE(0), 0xc7000, 'the shadowed ROM from the file');
+    t.is(across[0x1000], 0x5a, 'the option ROM (another block) from the stub');
+    t.deepEqual(stub.asked.filter((a) => a.startsWith('m')), ['mc8000,7d0', 'mc87d0,7d0', 'mc8fa0,60', 'mc9000,7d0', 'mc97d0,7d0', 'mc9fa0,60']);
+    stub.asked.length = 0;
+    t.is(await h.readPhysical!(0x9f000n, new Uint8Array(0x2000)), 0x1000, 'the VGA window is device I/O: a hole');
+    t.deepEqual(stub.asked, [], 'the stub is not asked about device I/O');
     await h.close();
     t.true(monitor.closed);
   } finally {

@@ -4,7 +4,7 @@ import { QEMU_ERROR, QemuHelperError } from './errors.js';
 import type { QemuMonitor } from './monitor.js';
 import { QmpClient } from './qmp-client.js';
 import { RamFile } from './ram-file.js';
-import { layoutFromFlatView, parseFlatView, pcMachineType, pcRamLayout, type RamLayout } from './ram-layout.js';
+import { layoutFromFlatView, memoryFromFlatView, parseFlatView, pcMachineType, pcRamLayout, type FlatRange, type RamLayout } from './ram-layout.js';
 import { parseInfoRegisters } from './registers.js';
 import { stubHasPhysicalMode, stubReadPhysical, stubWritePhysical, type StubAccess } from './stub-physical.js';
 import { VirshMonitor } from './virsh.js';
@@ -47,10 +47,16 @@ export class QemuHelper implements StubHelper {
   /** Set when physical memory can be written. */
   readonly writePhysical?: (address: Addr, data: Uint8Array) => Promise<number>;
 
+  /**
+   * @param memory every memory-backed guest-physical range (QEMU's flat view), when
+   *   known: the stub is asked only inside them, since QEMU's physical mode answers
+   *   even for device I/O and unassigned addresses (with made-up bytes, or side effects).
+   */
   constructor(
     readonly monitor: QemuMonitor,
     readonly ram: { readonly file: RamFile; readonly source: RamSource } | undefined,
     private readonly stub: StubAccess | undefined,
+    readonly memory?: RamLayout,
   ) {
     if (ram || stub) this.readPhysical = (address, buf) => this.read(address, buf);
     if ((ram && ram.file.writable) || stub) this.writePhysical = (address, data) => this.write(address, data);
@@ -105,9 +111,9 @@ export class QemuHelper implements StubHelper {
         if (got < n) return done;
         continue;
       }
-      if (!this.stub) return done;
-      const n = this.outsideFile(a, buf.length - done);
-      const got = await stubReadPhysical(this.stub, a, buf.subarray(done, done + n));
+      const n = this.stubSpan(a, buf.length - done);
+      if (n === 0) return done;
+      const got = await stubReadPhysical(this.stub!, a, buf.subarray(done, done + n));
       done += got;
       if (got < n) return done;
     }
@@ -126,20 +132,32 @@ export class QemuHelper implements StubHelper {
         if (put < n) return done;
         continue;
       }
-      if (!this.stub) return done;
-      // Read-only ranges and holes go through QEMU, which knows what a write there means.
-      const n = loc ? Math.min(data.length - done, Number(loc.contiguous < 1n << 30n ? loc.contiguous : 1n << 30n)) : this.outsideFile(a, data.length - done);
-      const put = await stubWritePhysical(this.stub, a, data.subarray(done, done + n));
+      // Read-only ranges and memory of other blocks go through QEMU, which knows what a write there means.
+      const n = this.stubSpan(a, data.length - done);
+      if (n === 0) return done;
+      const put = await stubWritePhysical(this.stub!, a, data.subarray(done, done + n));
       done += put;
       if (put < n) return done;
     }
     return done;
   }
 
-  /** How many of `want` bytes from `a` lie before the next range the file holds. */
-  private outsideFile(a: Addr, want: number): number {
+  /**
+   * How many of `want` bytes from `a` to ask the stub for: none without a stub or
+   * outside guest memory, and never past the memory range or into the next range
+   * the file holds.
+   */
+  private stubSpan(a: Addr, want: number): number {
+    if (!this.stub) return 0;
+    let n = BigInt(want);
+    if (this.memory) {
+      const m = this.memory.locate(a);
+      if (!m) return 0;
+      if (m.contiguous < n) n = m.contiguous;
+    }
     const next = this.ram?.source.layout.segments.find((s) => s.start > a);
-    return next && next.start - a < BigInt(want) ? Number(next.start - a) : want;
+    if (next && next.start - a < n) n = next.start - a;
+    return Number(n);
   }
 }
 
@@ -159,12 +177,13 @@ export async function monitorReadPhysical(monitor: QemuMonitor, address: Addr, l
 }
 
 /** The RAM layout: QEMU's flat view, else the PC machine rules applied to the file's size. */
-async function learnLayout(monitor: QemuMonitor, fileBytes: bigint): Promise<Omit<RamSource, 'file'>> {
+async function learnLayout(monitor: QemuMonitor, flat: FlatRange[] | Error, fileBytes: bigint): Promise<Omit<RamSource, 'file'>> {
   try {
-    const { block, layout } = layoutFromFlatView(parseFlatView(await monitor.hmp('info mtree -f')));
+    if (flat instanceof Error) throw flat;
+    const { block, layout } = layoutFromFlatView(flat);
     return { block, layout, layoutFrom: 'flat-view' };
   } catch (err) {
-    log.debug(2, 'info mtree -f unusable (%s); computing the PC layout', (err as Error).message);
+    log.debug(2, 'no usable flat view (%s); computing the PC layout', (err as Error).message);
     const type = String(await monitor.execute('qom-get', { path: '/machine', property: 'type' }));
     const pc = pcMachineType(type);
     if (!pc) throw new QemuHelperError(QEMU_ERROR.LAYOUT, `cannot learn the RAM layout of machine ${type} (no flat view, not a PC machine)`, { cause: err });
@@ -222,17 +241,19 @@ export async function openQemuHelper(parts: QemuHelperParts): Promise<QemuHelper
       const kvm = (await monitor.execute('query-kvm')) as { enabled?: boolean };
       if (!kvm.enabled) throw new QemuHelperError(QEMU_ERROR.NOT_KVM, `--kvm: QEMU at ${monitor.where} runs without KVM (query-kvm: not enabled)`);
     }
+    // QEMU's flat view of guest-physical memory (`info mtree -f`, QEMU 2.9 and later).
+    const flat = await monitor.hmp('info mtree -f').then(parseFlatView).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
     let ram: { file: RamFile; source: RamSource } | undefined;
     if (parts.ramFile) {
       file = RamFile.open(parts.ramFile);
-      const learned = await learnLayout(monitor, file.size);
+      const learned = await learnLayout(monitor, flat, file.size);
       if (file.size < learned.layout.fileBytes) {
         throw new QemuHelperError(QEMU_ERROR.RAM_FILE, `${parts.ramFile} has ${file.size} bytes but QEMU's RAM block ${learned.block} needs ${learned.layout.fileBytes}: wrong --qemu-mem-path?`);
       }
       ram = { file, source: { file: parts.ramFile, ...learned } };
     }
     const stub = parts.stub && (await stubHasPhysicalMode(parts.stub)) ? parts.stub : undefined;
-    const helper = new QemuHelper(monitor, ram, stub);
+    const helper = new QemuHelper(monitor, ram, stub, flat instanceof Error ? undefined : memoryFromFlatView(flat));
     if (ram) await checkMirrors(helper, ram.source.file);
     log.debug(1, 'QEMU helper: monitor %s, RAM file %s, stub physical mode %s', monitor.where, ram ? `${ram.source.file} (${ram.source.layoutFrom})` : 'none', stub ? 'yes' : 'no');
     return helper;

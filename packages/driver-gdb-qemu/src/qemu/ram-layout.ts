@@ -113,6 +113,15 @@ export function layoutFromFlatView(ranges: readonly FlatRange[]): { block: strin
   return { block, layout: new RamLayout(segments) };
 }
 
+/**
+ * Every guest-physical range backed by memory of any block (RAM, ROMs, video
+ * RAM), as an identity layout: what lies outside is device I/O or nothing, where
+ * a read has side effects or no meaning.
+ */
+export function memoryFromFlatView(ranges: readonly FlatRange[]): RamLayout {
+  return new RamLayout(ranges.filter((r) => r.kind === 'ram' || r.kind === 'rom' || r.kind === 'romd').map((r) => ({ start: r.start, end: r.end, offset: r.start, writable: r.kind === 'ram' })));
+}
+
 /** How a PC machine splits its RAM around the 4 GiB hole. */
 export interface PcMachine {
   /** `pc` (i440fx) or `q35`. */
