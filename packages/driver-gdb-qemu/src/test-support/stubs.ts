@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { buildFixture, run, type Need } from '@stackdb/test-support';
 
 /** What the stub tests need on the machine. */
@@ -128,28 +130,52 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True when a local TCP port is in the LISTEN state (from /proc/net/tcp). */
+function listening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['/proc/net/tcp', '/proc/net/tcp6'].some((f) => {
+    try {
+      return fs.readFileSync(f, 'utf8').split('\n').some((l) => {
+        const cols = l.trim().split(/\s+/);
+        return cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A';
+      });
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** `valgrind --vgdb=yes --vgdb-error=0 FIXTURE ARGS…`, then `vgdb --pid=PID --port=N`. */
 export async function startVgdb(exe: string, args: readonly string[] = []): Promise<RunningStub> {
-  const vg = spawn('valgrind', ['--vgdb=yes', '--vgdb-error=0', exe, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Private FIFOs, removed with the directory (a killed Valgrind leaves its FIFOs behind).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stackdb-vgdb-'));
+  const prefix = `--vgdb-prefix=${path.join(dir, 'vgdb-pipe')}`;
+  const vg = spawn('valgrind', ['--vgdb=yes', '--vgdb-error=0', prefix, exe, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const children: ChildProcess[] = [vg];
+  const cleanup = async (pids: number[]) => {
+    await killAll(children, pids);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const vgio = collect([vg]);
-    const pid = Number((await vgio.waitFor(/vgdb --pid=(\d+)/))[1]);
+    const pid = Number((await vgio.waitFor(/vgdb .*--pid=(\d+)/))[1]);
     const port = await freePort();
-    const relay = spawn('vgdb', [`--pid=${pid}`, `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const relay = spawn('vgdb', [prefix, `--pid=${pid}`, `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(relay);
     const rio = collect([relay]);
     await rio.waitFor(/listening on port/);
+    // vgdb says so just before it listens, and takes a single connection: wait for the socket, do not probe it.
+    for (let i = 0; i < 500 && !listening(port); i++) await new Promise((r) => setTimeout(r, 10));
     return {
       port,
       pid,
       output: () => vgio.output() + rio.output(),
       waitFor: vgio.waitFor,
       alive: () => pidAlive(pid),
-      dispose: () => killAll(children, [pid]),
+      dispose: () => cleanup([pid]),
     };
   } catch (err) {
-    await killAll(children, vg.pid ? [vg.pid] : []);
+    await cleanup(vg.pid ? [vg.pid] : []);
     throw err;
   }
 }
