@@ -51,6 +51,7 @@ export class DwarfContext {
   private readonly abbrevCache = new Lru<number, AbbrevTable>(256);
   private readonly unitCache: Lru<number, UnitBytes>;
   private readonly lineCache: Lru<number, LineTable | null>;
+  private readonly headerCache = new Lru<number, LineHeader | null>(4096);
 
   /**
    * Reads the unit headers of a file. `isSupplementary` marks the dwz file
@@ -308,9 +309,31 @@ export class DwarfContext {
     return hi !== undefined && hi > lo ? [{ start: lo, end: hi }] : [];
   }
 
-  /** The line program header of a unit, or undefined when it has none. */
+  /**
+   * The line program header of a unit (its file table), or undefined when it
+   * has none. Read without running the program, and kept apart from the rows.
+   */
   lineHeader(unit: number): LineHeader | undefined {
-    return this.lineTable(unit)?.header;
+    const rows = this.lineCache.get(unit);
+    if (rows) return rows.header;
+    const cached = this.headerCache.get(unit);
+    if (cached !== undefined) return cached ?? undefined;
+    const root = this.root(unit);
+    const sec = this.section('line');
+    let h: LineHeader | null = null;
+    if (sec && root.stmtList !== undefined) {
+      const { value, reader } = parseAt(sec, root.stmtList, this.path, this.littleEndian, (r) => parseLineHeader(r, this.lineStrings(), root.compDir), 4096);
+      if (reader.error) this.errors.push(reader.error);
+      h = value ?? null;
+    }
+    this.headerCache.set(unit, h, 1);
+    return h ?? undefined;
+  }
+
+  private lineStrings(): { str?: Uint8Array; lineStr?: Uint8Array } {
+    const str = this.section('str')?.all();
+    const lineStr = this.section('line_str')?.all();
+    return { ...(str ? { str } : {}), ...(lineStr ? { lineStr } : {}) };
   }
 
   /** The rows of a unit's line program (cached), or undefined when it has none. */
@@ -322,9 +345,9 @@ export class DwarfContext {
     let table: LineTable | null = null;
     if (sec && root.stmtList !== undefined) {
       const h = this.units[unit]!;
-      const strs = { str: this.section('str')?.all(), lineStr: this.section('line_str')?.all() };
+      const strs = this.lineStrings();
       const { value, reader } = parseAt(sec, root.stmtList, this.path, this.littleEndian, (r) => {
-        const lh = parseLineHeader(r, { ...(strs.str ? { str: strs.str } : {}), ...(strs.lineStr ? { lineStr: strs.lineStr } : {}) }, root.compDir);
+        const lh = parseLineHeader(r, strs, root.compDir);
         return lh ? runLineProgram(r, lh, h.addressSize) : undefined;
       }, 16384);
       if (reader.error) this.errors.push(reader.error);
@@ -345,5 +368,6 @@ export class DwarfContext {
     for (const r of this.readers.values()) r.close();
     this.unitCache.clear();
     this.lineCache.clear();
+    this.headerCache.clear();
   }
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { DwarfError } from '../errors.js';
-import { SHF, SHT } from '../elf/constants.js';
+import { ET, SHF, SHT } from '../elf/constants.js';
+import type { Binfile } from '../elf/binfile.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import type { DwarfSections } from '../sections.js';
 
@@ -148,4 +149,33 @@ export function elfDwarfSections(elf: ElfFile, supplementary?: DwarfSections): D
     },
     ...(supplementary ? { supplementary } : {}),
   };
+}
+
+/**
+ * The DWARF of a {@link Binfile} as {@link DwarfFileSections}: its merged,
+ * decompressed (and for ET_REL, relocated) view, plus file ranges of the
+ * debug file's and dwz file's uncompressed sections so that large sections
+ * are read piecewise. ET_REL files get no ranges: their sections must be
+ * relocated in memory. Undefined when the binary has no DWARF.
+ */
+export function binfileDwarfSections(bf: Binfile): DwarfFileSections | undefined {
+  const view = bf.dwarf();
+  if (!view) return undefined;
+  const ranged = (v: DwarfSections, elf: ElfFile | undefined): DwarfFileSections => {
+    const sup = v.supplementary ? ranged(v.supplementary, bf.altElf) : undefined;
+    return {
+      path: v.path,
+      littleEndian: v.littleEndian,
+      is64: v.is64,
+      section: (name) => v.section(name),
+      sectionFileRange(name) {
+        if (!elf || elf.type === ET.REL) return undefined;
+        const s = elf.section(name);
+        if (!s || s.type !== SHT.PROGBITS || s.size === 0 || (s.flags & BigInt(SHF.COMPRESSED)) !== 0n) return undefined;
+        return { path: elf.path, offset: s.offset, size: s.size };
+      },
+      ...(sup ? { supplementary: sup } : {}),
+    };
+  };
+  return ranged(view, bf.debugElf);
 }
