@@ -34,3 +34,4 @@ export * from './symbols/binfiles.js';
 export * from './symbols/program.js';
 export * from './arch/paging.js';
 export * from './unwind/steppers/cfi.js';
+export * from './unwind/steppers/orc.js';

@@ -1,4 +1,4 @@
-import { CfiTable, type Binfile, type ElfSymbol } from '@stackdb/dwdebug';
+import { CfiTable, OrcTable, type Binfile, type ElfSymbol } from '@stackdb/dwdebug';
 import { LookupError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import type { Addr, LoadedModule } from '../target/types.js';
@@ -6,6 +6,7 @@ import type { AddressSymbol, SymbolLookup } from '../unwind/stepper.js';
 import { openBinfile } from './binfiles.js';
 
 const cfiTables = new WeakMap<Binfile, CfiTable | null>();
+const orcTables = new WeakMap<Binfile, OrcTable | null>();
 
 /** An ELF symbol placed at its runtime address in one module. */
 export interface ModuleSymbol extends AddressSymbol {
@@ -72,6 +73,22 @@ export class ProgramSymbols implements SymbolLookup {
         t = null;
       }
       cfiTables.set(bf, t);
+    }
+    return t ?? undefined;
+  }
+
+  /** A kernel image's ORC unwind table, when it has one. */
+  async orcTable(module: LoadedModule): Promise<OrcTable | undefined> {
+    const bf = await this.binfile(module);
+    if (!bf) return undefined;
+    let t = orcTables.get(bf);
+    if (t === undefined) {
+      try {
+        t = OrcTable.fromBinfile(bf) ?? null;
+      } catch {
+        t = null;
+      }
+      orcTables.set(bf, t);
     }
     return t ?? undefined;
   }

@@ -1,8 +1,8 @@
 import type { Frame, StepResult } from '../frame.js';
 import type { FrameStepper, WalkContext } from '../stepper.js';
 
-/** Functions no frame is below: the program entry and the thread-start trampolines. */
-const OUTERMOST = new Set(['_start', '__clone', 'clone', '__clone3', 'clone3', '__thread_start', 'thread_start']);
+/** Functions no frame is below: the program entry, thread-start trampolines, and the kernel's boot and fork entries. */
+const OUTERMOST = new Set(['_start', '__clone', 'clone', '__clone3', 'clone3', '__thread_start', 'thread_start', 'secondary_startup_64', 'startup_64', 'ret_from_fork']);
 
 /**
  * Recognises the bottom of a stack: a zero pc, or a frame in the program's
