@@ -4,7 +4,10 @@ import type { Thread } from '../target/thread.js';
 import type { Addr, Region } from '../target/types.js';
 import { Frame, type Stack, type StepResult } from './frame.js';
 import type { FrameStepper, SymbolLookup, WalkContext } from './stepper.js';
+import type { ProgramSymbols } from '../symbols/program.js';
 import { BottomOfStackStepper } from './steppers/bottom.js';
+import { CfiStepper } from './steppers/cfi.js';
+import { OrcStepper } from './steppers/orc.js';
 import { FramePointerStepper } from './steppers/frame-pointer.js';
 import { HeuristicScanStepper } from './steppers/scan.js';
 import { SignalFrameStepper, isSigreturnTrampoline } from './steppers/signal.js';
@@ -146,4 +149,13 @@ export class Walker {
     if (!(await isSigreturnTrampoline(this.target, frame.pc))) return frame;
     return new Frame(frame.thread, frame.index, frame.registers, { ...frame.init, exactPc: true, signalTrampoline: true });
   }
+}
+
+/**
+ * A walker with every shipped stepper: signal frames, bottom of stack, kernel
+ * ORC, DWARF CFI, frame pointers and the heuristic scanner, using the program's
+ * modules for symbols and unwind tables.
+ */
+export function standardWalker(target: Target, program: ProgramSymbols): Walker {
+  return new Walker(target, { symbols: program, steppers: [new OrcStepper(program), new CfiStepper(program)] });
 }
