@@ -131,7 +131,7 @@ export function freePort(): Promise<number> {
 }
 
 /** True when a local TCP port is in the LISTEN state (from /proc/net/tcp). */
-function listening(port: number): boolean {
+export function listening(port: number): boolean {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   return ['/proc/net/tcp', '/proc/net/tcp6'].some((f) => {
     try {
