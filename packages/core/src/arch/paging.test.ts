@@ -224,3 +224,29 @@ test('mappings() lists leaf pages in canonical order, within a range', async (t)
   for await (const m of walker.mappings(ctx, { start: 0xffff_8000_0000_0000n })) some.push(m.virtualPage);
   t.deepEqual(some, [0xffff_8880_0000_0000n, 0xffff_ffff_8100_0000n]);
 });
+
+test('readVirtual reads straight into the buffer with readInto, stopping at a physical hole', async (t) => {
+  const { mem, pml4, ctx } = setup();
+  map4(mem, pml4, 0x401000n, 1, 0x20000n | P | W | U);
+  map4(mem, pml4, 0x402000n, 1, 0x7770000n | P | W | U); // no physical memory there
+  mem.write(0x20ff0n, [5, 6, 7]);
+  const into: bigint[] = [];
+  const walker = new PageWalker(mem.read, {
+    readInto: async (address, dest) => {
+      into.push(address);
+      try {
+        dest.set(await mem.read(address, dest.length));
+        return dest.length;
+      } catch {
+        return 0;
+      }
+    },
+  });
+  const buf = new Uint8Array(0x20);
+  t.is(await walker.readVirtual(0x401ff0n, buf, ctx), 0x10);
+  t.deepEqual([...buf.subarray(0, 3)], [5, 6, 7]);
+  t.deepEqual(into, [0x20ff0n, 0x7770000n]);
+  const identity = new Uint8Array(3);
+  t.is(await walker.readVirtual(0x20ff0n, identity, { ...ctx, cr0: 0x11n }), 3, 'paging off: virtual is physical');
+  t.deepEqual([...identity], [5, 6, 7]);
+});

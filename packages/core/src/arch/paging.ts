@@ -128,6 +128,12 @@ export interface PageWalkerOptions {
   readonly maxTablePages?: number;
   /** Cached translations per CR3; default 4096. */
   readonly maxTranslations?: number;
+  /**
+   * Reads guest physical memory straight into `dest`, returning the bytes read
+   * (fewer at a hole). When given, {@link PageWalker.readVirtual} uses it instead
+   * of the `ReadPhysical` callback and saves a copy per page.
+   */
+  readonly readInto?: (address: Addr, dest: Uint8Array) => Promise<number>;
 }
 
 /**
@@ -139,10 +145,12 @@ export class PageWalker {
   private readonly tlbs = new Map<bigint, Map<bigint, Mapping>>();
   private readonly maxTablePages: number;
   private readonly maxTranslations: number;
+  private readonly readInto?: (address: Addr, dest: Uint8Array) => Promise<number>;
 
   constructor(private readonly readPhysical: ReadPhysical, options: PageWalkerOptions = {}) {
     this.maxTablePages = options.maxTablePages ?? 2048;
     this.maxTranslations = options.maxTranslations ?? 4096;
+    if (options.readInto) this.readInto = options.readInto;
   }
 
   /** Drops every cached table page and translation (the guest may have changed them). */
@@ -155,22 +163,9 @@ export class PageWalker {
   async translate(address: Addr, ctx: PagingContext): Promise<Translation> {
     const mode = modeOf(ctx, address);
     if (!mode.paging) return this.identity(address);
-    const bits = mode.levels === 5 ? 57 : 48;
-    if (canonical(address, bits) !== (address & MASK64)) {
-      throw new PagingError('ERR_NONCANONICAL', address, 0, 0n, `${hex(address)} is not a canonical ${bits}-bit address`);
-    }
-    const root = ctx.cr3 & FRAME;
-    const key = (root << 1n) | (mode.nx ? 1n : 0n);
-    let tlb = this.tlbs.get(key);
-    // A translation cached for the 4 KiB page covers any address in it, whatever the page size.
-    const page4k = address & ~0xfffn & MASK64;
-    const hit = tlb?.get(page4k);
-    if (hit) return this.at(hit, address);
-    const m = await this.walk(address, root, mode);
-    if (!tlb) this.tlbs.set(key, (tlb = new Map()));
-    if (tlb.size >= this.maxTranslations) tlb.delete(tlb.keys().next().value as bigint);
-    tlb.set(page4k, m);
-    return this.at(m, address);
+    const va = address & MASK64;
+    const m = await this.mapping(va, ctx.cr3 & FRAME, mode, this.tlbOf(ctx.cr3, mode));
+    return { ...m, virtual: va, physical: m.physicalPage + (va - m.virtualPage) };
   }
 
   /** Like {@link translate}, but undefined when the address is not mapped. */
@@ -185,24 +180,43 @@ export class PageWalker {
 
   /**
    * Reads virtual memory into `buf` page by page through the physical reader.
-   * Returns the bytes read before the first unmapped page; rejects only when not
-   * even the first byte is mapped (with that {@link PagingError}).
+   * Returns the bytes read before the first unmapped page (or physical hole);
+   * rejects only when not even the first byte is mapped (with that {@link PagingError}).
    */
   async readVirtual(address: Addr, buf: Uint8Array, ctx: PagingContext): Promise<number> {
+    const mode = modeOf(ctx, address);
+    const root = ctx.cr3 & FRAME;
+    const tlb = mode.paging ? this.tlbOf(ctx.cr3, mode) : undefined;
     let done = 0;
     while (done < buf.length) {
       const va = (address + BigInt(done)) & MASK64;
-      let t: Translation;
-      try {
-        t = await this.translate(va, ctx);
-      } catch (err) {
-        if (done > 0 && err instanceof PagingError && (err.code === 'ERR_NOT_MAPPED' || err.code === 'ERR_NONCANONICAL')) return done;
-        throw err;
+      let physical: bigint;
+      let n: number;
+      if (tlb) {
+        let m = tlb.get(va & ~0xfffn);
+        if (!m) {
+          try {
+            m = await this.mapping(va, root, mode, tlb);
+          } catch (err) {
+            if (done > 0 && err instanceof PagingError && (err.code === 'ERR_NOT_MAPPED' || err.code === 'ERR_NONCANONICAL')) return done;
+            throw err;
+          }
+        }
+        const off = va - m.virtualPage;
+        physical = m.physicalPage + off;
+        n = Math.min(Number(m.pageSize - off), buf.length - done);
+      } else {
+        physical = va;
+        n = Math.min(0x1000 - Number(va & 0xfffn), buf.length - done);
       }
-      const inPage = Number(t.pageSize - (t.physical - t.physicalPage));
-      const n = Math.min(inPage, buf.length - done);
-      buf.set((await this.readPhysical(t.physical, n)).subarray(0, n), done);
-      done += n;
+      if (this.readInto) {
+        const got = await this.readInto(physical, buf.subarray(done, done + n));
+        done += got;
+        if (got < n) return done;
+      } else {
+        buf.set((await this.readPhysical(physical, n)).subarray(0, n), done);
+        done += n;
+      }
     }
     return done;
   }
@@ -243,15 +257,30 @@ export class PageWalker {
     yield* visit(ctx.cr3 & FRAME, mode.levels, 0n, true, true, false);
   }
 
+  /** The translation cache of one address space (CR3, with the NX mode that shapes its answers). */
+  private tlbOf(cr3: bigint, mode: Mode): Map<bigint, Mapping> {
+    const key = ((cr3 & FRAME) << 1n) | (mode.nx ? 1n : 0n) | (BigInt(mode.levels) << 60n);
+    let tlb = this.tlbs.get(key);
+    if (!tlb) this.tlbs.set(key, (tlb = new Map()));
+    return tlb;
+  }
+
+  /** The leaf mapping of `va` (a 64-bit value): from the cache, or walked and cached under its 4 KiB page. */
+  private async mapping(va: bigint, root: bigint, mode: Mode, tlb: Map<bigint, Mapping>): Promise<Mapping> {
+    const page4k = va & ~0xfffn;
+    const hit = tlb.get(page4k);
+    if (hit) return hit;
+    const bits = mode.levels === 5 ? 57 : 48;
+    if (canonical(va, bits) !== va) throw new PagingError('ERR_NONCANONICAL', va, 0, 0n, `${hex(va)} is not a canonical ${bits}-bit address`);
+    const m = await this.walk(va, root, mode);
+    if (tlb.size >= this.maxTranslations) tlb.delete(tlb.keys().next().value as bigint);
+    tlb.set(page4k, m);
+    return m;
+  }
+
   private identity(address: Addr): Translation {
     const page = address & ~0xfffn;
     return { virtual: address, physical: address, virtualPage: page, physicalPage: page, pageSize: 0x1000n, writable: true, user: true, executable: true, entry: 0n, levels: 1 };
-  }
-
-  /** A cached page's translation of any address inside it. */
-  private at(m: Mapping, address: Addr): Translation {
-    const va = address & MASK64;
-    return { ...m, virtual: va, physical: m.physicalPage + (va - m.virtualPage) };
   }
 
   private async walk(address: Addr, root: bigint, mode: Mode): Promise<Mapping> {
