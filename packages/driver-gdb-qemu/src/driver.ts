@@ -41,7 +41,9 @@ async function loadQemuHelper(options: Readonly<Record<string, OptionValue>>, cl
 export async function createGdbTargetFromSpec(spec: TargetSpec): Promise<GdbTarget> {
   const o = spec.options;
   const memcache = o.memcacheMmapSize;
-  const client = await RspClient.connect(transportFromOptions(o));
+  const where = transportFromOptions(o);
+  // Datagrams can be lost: keep acknowledgments, and resend what was not acknowledged.
+  const client = await RspClient.connect(where, where.kind === 'udp' ? { keepAcks: true, retransmitAfterMs: 500 } : {});
   try {
     const helper = o.qemu === true ? await loadQemuHelper(o, client) : undefined;
     return new GdbTarget({

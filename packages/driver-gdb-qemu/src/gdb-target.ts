@@ -56,7 +56,7 @@ export interface GdbTargetOptions {
   readonly helper?: StubHelper;
   /** `-M`: the main binary (a kernel, or a program) whose debuginfo is loaded. */
   readonly mainFilename?: string;
-  /** `-s`: software breakpoints by writing `int3` into memory instead of `Z0`. */
+  /** `-s`: software breakpoints by writing `int3` into memory instead of `Z0` (processes only; machines keep `Z0`). */
   readonly softBreakpoints?: boolean;
   /** `--memcache-mmap-size`: most bytes the memory cache may hold; 0 disables it. */
   readonly memcacheSize?: number;
@@ -147,7 +147,9 @@ export class GdbTarget extends Target {
     if (opts.helper) this.helper = opts.helper;
     if (opts.mainFilename !== undefined) this.mainFilename = opts.mainFilename;
     if (opts.rootPrefix !== undefined) this.rootPrefix = opts.rootPrefix;
-    this.softBreakpoints = opts.softBreakpoints ?? false;
+    // A machine's own int3 is the guest kernel's business: there -s keeps the stub's Z0, which is a software breakpoint too.
+    this.softBreakpoints = (opts.softBreakpoints ?? false) && !opts.helper?.machine;
+    if (opts.softBreakpoints && opts.helper?.machine) log.warnopt(1, '-s: breakpoints in a machine stay with the stub (Z0); an int3 in guest memory would trap into the guest');
     this.interruptTimeoutMs = opts.interruptTimeoutMs ?? 10_000;
     this.stepTimeoutMs = opts.stepTimeoutMs ?? 30_000;
     if (opts.helper?.machine) {

@@ -132,6 +132,25 @@ test('a request the stub rejects with - is retransmitted, then given up', async 
   t.is(tr.requests.length - n0, 4, 'sent once and retransmitted three times');
 });
 
+test('with retransmitAfterMs, a packet lost on the way is sent again (lossy transports)', async (t) => {
+  let dropped = 0;
+  const tr = new ScriptedTransport((req) => {
+    if (req === 'qLost' && dropped++ === 0) return 'silence';
+    return req.startsWith('qSupported') ? 'PacketSize=100' : req === 'qLost' ? 'found' : '';
+  });
+  // The stub's automatic + would acknowledge the lost copy too: acknowledge by hand instead.
+  const conn = new RspConnection(tr, { timeoutMs: 2000, retransmitAfterMs: 30 });
+  tr.acks = false;
+  const origSend = tr.send.bind(tr);
+  tr.send = (bytes) => {
+    origSend(bytes);
+    if (tr.requests.at(-1) === 'qLost' && dropped > 1) queueMicrotask(() => tr.inject('+'));
+  };
+  t.is(Buffer.from(await conn.request('qLost')).toString(), 'found');
+  t.is(tr.requests.filter((r) => r === 'qLost').length, 2);
+  conn.close();
+});
+
 test('the stub closing the line fails the request with ERR_GDB_CLOSED', async (t) => {
   const { client } = await connect(simpleStub((req) => (req === 'qBye' ? 'close' : 'OK')));
   const err = await t.throwsAsync(client.text('qBye'));

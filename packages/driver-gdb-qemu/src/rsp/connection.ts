@@ -16,6 +16,11 @@ export interface ConnectionOptions {
   readonly maxRetransmits?: number;
   /** Bytes of junk (not RSP frames) tolerated in a row before the connection is declared broken (default 4096). */
   readonly maxJunk?: number;
+  /**
+   * While acknowledgments are on, resend a packet that was not acknowledged
+   * within this many milliseconds (for lossy transports such as UDP); off by default.
+   */
+  readonly retransmitAfterMs?: number;
 }
 
 /** Events of a connection. */
@@ -61,6 +66,7 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
   private readonly timeoutMs: number;
   private readonly maxRetransmits: number;
   private readonly maxJunk: number;
+  private readonly retransmitAfterMs?: number;
   private ackMode = true;
   private runState: RunState = 'stopped';
   private op?: Operation;
@@ -76,6 +82,7 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxRetransmits = opts.maxRetransmits ?? 3;
     this.maxJunk = opts.maxJunk ?? 4096;
+    if (opts.retransmitAfterMs !== undefined) this.retransmitAfterMs = opts.retransmitAfterMs;
     transport.attach({
       data: (chunk) => this.onData(chunk),
       closed: (err) => this.abandon(new ProtocolError(RSP_ERROR.CLOSED, `the GDB stub at ${transport.where} closed the connection${err ? ` (${(err as NodeJS.ErrnoException).code ?? err.message})` : ''}`, err ? { cause: err } : {})),
@@ -234,6 +241,17 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
       const timer = setTimeout(() => {
         this.abandon(new ProtocolError(RSP_ERROR.TIMEOUT, `the GDB stub at ${this.where} did not answer ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
+      const resend =
+        this.ackMode && this.retransmitAfterMs !== undefined
+          ? setInterval(() => {
+              if (this.op && !this.op.acked) this.retransmit('did not acknowledge');
+            }, this.retransmitAfterMs)
+          : undefined;
+      const done = () => {
+        clearTimeout(timer);
+        if (resend) clearInterval(resend);
+        this.op = undefined;
+      };
       this.op = {
         what,
         frame,
@@ -242,13 +260,11 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
         ackOnly,
         output: output ?? [],
         resolve: (p) => {
-          clearTimeout(timer);
-          this.op = undefined;
+          done();
           resolve(p);
         },
         reject: (e) => {
-          clearTimeout(timer);
-          this.op = undefined;
+          done();
           reject(e);
         },
       };
@@ -273,7 +289,7 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
         return;
       case 'nack':
         this.junk = 0;
-        if (this.op && !this.op.acked) this.retransmit();
+        if (this.op && !this.op.acked) this.retransmit('rejected');
         return;
       case 'packet':
         this.junk = 0;
@@ -317,10 +333,10 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
     if (op.ackOnly) op.resolve(new Uint8Array());
   }
 
-  private retransmit(): void {
+  private retransmit(why: 'rejected' | 'did not acknowledge'): void {
     const op = this.op!;
     if (++op.retransmits > this.maxRetransmits) {
-      this.abandon(new ProtocolError(RSP_ERROR.PROTOCOL, `the GDB stub at ${this.where} rejected ${op.what} ${op.retransmits} times`));
+      this.abandon(new ProtocolError(RSP_ERROR.PROTOCOL, `the GDB stub at ${this.where} ${why} ${op.what} ${op.retransmits} times`));
       return;
     }
     log.debug(3, 'retransmitting %s', op.what);
