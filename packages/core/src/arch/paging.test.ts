@@ -250,3 +250,15 @@ test('readVirtual reads straight into the buffer with readInto, stopping at a ph
   t.is(await walker.readVirtual(0x20ff0n, identity, { ...ctx, cr0: 0x11n }), 3, 'paging off: virtual is physical');
   t.deepEqual([...identity], [5, 6, 7]);
 });
+
+test('one walk serves a whole large page', async (t) => {
+  const { mem, pml4, walker, ctx } = setup();
+  map4(mem, pml4, 0xffff_8880_0020_0000n, 2, 0x0020_0000n | PS | P | W);
+  map4(mem, pml4, 0xffff_8880_0040_0000n, 1, 0x9000n | P | W);
+  t.is((await walker.translate(0xffff_8880_0020_0000n, ctx)).physical, 0x20_0000n);
+  const reads = mem.reads;
+  t.is((await walker.translate(0xffff_8880_003f_f123n, ctx)).physical, 0x3f_f123n);
+  t.is(mem.reads, reads);
+  t.is((await walker.translate(0xffff_8880_0040_0010n, ctx)).physical, 0x9010n, 'a 4 KiB page next to it is its own entry');
+  t.is((await walker.translate(0xffff_8880_0040_1000n, ctx).catch((e: PagingError) => e.level)), 1);
+});

@@ -122,6 +122,17 @@ function modeOf(ctx: PagingContext, address: Addr): Mode {
   return { paging: true, levels: ctx.cr4 !== undefined && ctx.cr4 & CR4_LA57 ? 5 : 4, nx: ctx.efer === undefined || (ctx.efer & EFER_NXE) !== 0n };
 }
 
+const PAGE_MASKS = [~0xfffn, ~0x1f_ffffn, ~0x3fff_ffffn];
+
+/** A cached mapping covering `va`: translations are kept under their page's base, whatever its size. */
+function cached(tlb: Map<bigint, Mapping>, va: bigint): Mapping | undefined {
+  for (const mask of PAGE_MASKS) {
+    const m = tlb.get(va & mask);
+    if (m && va - m.virtualPage < m.pageSize) return m;
+  }
+  return undefined;
+}
+
 /** Options of a {@link PageWalker}. */
 export interface PageWalkerOptions {
   /** Cached page-table pages (4 KiB each); default 2048 (8 MiB). */
@@ -193,7 +204,7 @@ export class PageWalker {
       let physical: bigint;
       let n: number;
       if (tlb) {
-        let m = tlb.get(va & ~0xfffn);
+        let m = cached(tlb, va);
         if (!m) {
           try {
             m = await this.mapping(va, root, mode, tlb);
@@ -265,16 +276,15 @@ export class PageWalker {
     return tlb;
   }
 
-  /** The leaf mapping of `va` (a 64-bit value): from the cache, or walked and cached under its 4 KiB page. */
+  /** The leaf mapping of `va` (a 64-bit value): from the cache, or walked and cached under its page's base. */
   private async mapping(va: bigint, root: bigint, mode: Mode, tlb: Map<bigint, Mapping>): Promise<Mapping> {
-    const page4k = va & ~0xfffn;
-    const hit = tlb.get(page4k);
+    const hit = cached(tlb, va);
     if (hit) return hit;
     const bits = mode.levels === 5 ? 57 : 48;
     if (canonical(va, bits) !== va) throw new PagingError('ERR_NONCANONICAL', va, 0, 0n, `${hex(va)} is not a canonical ${bits}-bit address`);
     const m = await this.walk(va, root, mode);
     if (tlb.size >= this.maxTranslations) tlb.delete(tlb.keys().next().value as bigint);
-    tlb.set(page4k, m);
+    tlb.set(m.virtualPage, m);
     return m;
   }
 
