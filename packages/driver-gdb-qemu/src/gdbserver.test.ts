@@ -165,6 +165,34 @@ stubTest('a hardware watchpoint (Z2) reports the write and the new value', async
   });
 });
 
+stubTest('a hardware breakpoint (Z1) is a hw-debug exec event and is stepped past on resume', async (t) => {
+  await withTarget({}, async ({ target, syms }) => {
+    const at = syms.get('checkpoint')!;
+    const slot = await target.hwSlots.allocate({ address: at, access: 'exec', length: 1 });
+    const args: bigint[] = [];
+    for (let hit = 0; hit < 2; hit++) {
+      await target.resume();
+      const e = only((await target.wait()).events, 'hw-debug');
+      t.deepEqual([e.slot, e.address, e.access], [slot, at, 'exec']);
+      args.push(await (await target.thread(e.tid)).register('rdi'));
+    }
+    t.is(args[1], args[0]! + 1n, 'the second hit is the next call');
+  });
+});
+
+stubTest('writing over a Z0 breakpoint keeps the stub\'s saved byte right', async (t) => {
+  await withTarget({}, async ({ stub, target, syms }) => {
+    const at = syms.get('checkpoint')!;
+    const code = procMem(stub.pid, at - 4n, 16);
+    await target.swBreakpoints.insert(at);
+    // Rewrite the same code over the breakpoint: gdbserver must not take the trap for the original.
+    await target.write(at - 4n, code);
+    t.deepEqual(await target.read(at - 4n, 16), code);
+    await target.swBreakpoints.remove(at);
+    t.deepEqual(procMem(stub.pid, at - 4n, 16), code);
+  });
+});
+
 // -------------------------------------------------------------------- threads
 
 stubTest('threads are the process\'s threads, as /proc lists them, with their names', async (t) => {

@@ -119,6 +119,18 @@ serialStub('vgdb: modules come from the auxiliary vector and the dynamic linker\
   });
 });
 
+serialStub('vgdb: a write watchpoint (memcheck\'s Z2) reports the watched address', async (t) => {
+  await withTarget(0, async ({ target, syms }) => {
+    const watched = syms.get('watched')!;
+    const slot = await target.hwSlots.allocate({ address: watched, access: 'write', length: 8 });
+    await target.resume();
+    const hit = (await target.wait()).events.find((e) => e.kind === 'hw-debug');
+    t.deepEqual(hit?.kind === 'hw-debug' ? [hit.slot, hit.address, hit.access] : undefined, [slot, watched, 'write']);
+    // Without --vgdb=full Valgrind stops at a block boundary near the write, not at the instruction, so the pc is not checked.
+    await target.hwSlots.release(slot);
+  });
+});
+
 serialStub('vgdb: monitor commands return Valgrind\'s output', async (t) => {
   await withTarget(0, async ({ target }) => {
     const out = await target.client.monitor('v.info n_errs_found');
