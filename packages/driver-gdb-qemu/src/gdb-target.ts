@@ -27,7 +27,7 @@ import {
   type ThreadInfo,
 } from '@stackdb/core';
 import type { StubHelper } from './helper.js';
-import { placeImages, imageRegions, readImage, parseProcMaps } from './images.js';
+import { imageModule, imageRegions, parseProcMaps, placeImages, readImage } from './images.js';
 import { MachineMemory } from './machine-memory.js';
 import { PointType, type RspClient, type ResumeAction } from './rsp/client.js';
 import { RSP_ERROR, StubError, UnsupportedPacketError } from './rsp/errors.js';
@@ -161,8 +161,6 @@ export class GdbTarget extends Target {
           const first = this.lastThreads[0];
           return first ? (await this.thread(first.tid)).registers() : undefined;
         },
-        stubRead: (a, b) => this.stubRead(a, b),
-        stubWrite: (a, d) => this.stubWrite(a, d),
       });
     }
   }
@@ -563,7 +561,7 @@ export class GdbTarget extends Target {
     const main = await this.mainPath();
     if (this.helper?.machine) {
       const image = main ? readImage(main, this.openPath(main)) : undefined;
-      return image ? [{ path: image.path, name: path.basename(image.path), bias: 0n, ranges: imageRegions(image, 0n).map((r) => [r.start, r.end] as const), main: true }] : [];
+      return image ? [imageModule(image, 0n, true)] : [];
     }
     const maps = await this.procMaps();
     if (maps) return modulesFromRegions(maps, { ...(main ? { mainPath: main } : {}), openPath: (p) => this.openPath(p) });

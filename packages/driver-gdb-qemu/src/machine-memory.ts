@@ -1,6 +1,7 @@
 import { MemoryError, NotSupportedError, PageWalker, PagingError, getLogger, type Addr, type AddressSpace, type PagingContext, type RegisterSet } from '@stackdb/core';
 import type { StubHelper } from './helper.js';
 import type { RspClient } from './rsp/client.js';
+import { StubError } from './rsp/errors.js';
 
 const log = getLogger('T_GDB');
 
@@ -11,9 +12,27 @@ export interface MachineMemoryHost {
   readonly driver: string;
   /** Registers of the vCPU whose translation the default virtual space uses. */
   referenceRegisters(): Promise<RegisterSet | undefined>;
-  /** Reads and writes through the stub's `m`/`X` in its current memory mode. */
-  stubRead(address: Addr, buf: Uint8Array): Promise<number>;
-  stubWrite(address: Addr, data: Uint8Array): Promise<number>;
+}
+
+const PAGE = 0x1000n;
+
+/** Splits [address, address+length) at page ends and at `max` bytes. */
+function pieces(address: Addr, length: number, max: number): { at: number; n: number }[] {
+  const out: { at: number; n: number }[] = [];
+  for (let at = 0; at < length; ) {
+    const n = Math.min(max, length - at, Number(PAGE - ((address + BigInt(at)) % PAGE)));
+    out.push({ at, n });
+    at += n;
+  }
+  return out;
+}
+
+/** A refusal (`Exx`) becomes undefined; anything else stays an error. */
+function refusedAsUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  return p.catch((err: unknown) => {
+    if (err instanceof StubError) return undefined;
+    throw err;
+  });
 }
 
 /**
@@ -52,12 +71,33 @@ export class MachineMemory {
 
   async readPhysical(address: Addr, buf: Uint8Array): Promise<number> {
     if (this.host.helper.readPhysical) return this.host.helper.readPhysical(address, buf);
-    return this.inPhysicalMode(() => this.host.stubRead(address, buf));
+    const client = this.host.client;
+    const parts = pieces(address, buf.length, client.maxRead);
+    const got = await this.inPhysicalMode(() => parts.map((p) => refusedAsUndefined(client.readMemory(address + BigInt(p.at), p.n))));
+    let done = 0;
+    for (const [i, p] of parts.entries()) {
+      const bytes = got[i];
+      if (!bytes) break;
+      buf.set(bytes, p.at);
+      done += bytes.length;
+      if (bytes.length < p.n) break;
+    }
+    return done;
   }
 
   async writePhysical(address: Addr, data: Uint8Array): Promise<number> {
     if (this.host.helper.writePhysical) return this.host.helper.writePhysical(address, data);
-    return this.inPhysicalMode(() => this.host.stubWrite(address, data));
+    const client = this.host.client;
+    // Known before the batch, so every write is queued at once (see inPhysicalMode).
+    await client.binaryWrites();
+    const parts = pieces(address, data.length, Math.max(1, Math.floor((client.features.packetSize - 40) / 2)));
+    const done = await this.inPhysicalMode(() => parts.map((p) => refusedAsUndefined(client.writeMemory(address + BigInt(p.at), data.subarray(p.at, p.at + p.n)).then(() => p.n))));
+    let n = 0;
+    for (const w of done) {
+      if (w === undefined) break;
+      n += w;
+    }
+    return n;
   }
 
   /** Reads virtual memory of a space; undefined when the stub should read it instead. */
@@ -126,13 +166,20 @@ export class MachineMemory {
     return this.physMode;
   }
 
-  private async inPhysicalMode<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs requests with the stub in physical mode. The mode is global to the
+   * stub, so the switch, the requests and the switch back are queued in one
+   * synchronous go: the client sends requests in call order, and no other
+   * memory request can fall between the two switches.
+   */
+  private async inPhysicalMode<T>(requests: () => Promise<T>[]): Promise<T[]> {
     if (!(await this.stubPhysicalMode())) throw new NotSupportedError('physical memory (no --qemu-mem-path, and the stub has no physical memory mode)', this.host.driver);
-    await this.host.client.ok('Qqemu.PhyMemMode:1');
-    try {
-      return await fn();
-    } finally {
-      await this.host.client.ok('Qqemu.PhyMemMode:0');
-    }
+    const client = this.host.client;
+    const on = client.ok('Qqemu.PhyMemMode:1');
+    const work = requests();
+    const off = client.ok('Qqemu.PhyMemMode:0');
+    const [onResult, offResult, ...results] = await Promise.allSettled([on, off, ...work]);
+    for (const r of [onResult!, offResult!, ...results]) if (r.status === 'rejected') throw r.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
 }

@@ -86,6 +86,11 @@ systemTest(test, 'QEMU\'s stub: acks kept, vCPUs as threads, control registers, 
     t.deepEqual(await target.read(0xfffffff0n, 16, { space: PHYSICAL_SPACE }), top);
     // Paging is off, so a virtual address is the physical one.
     t.deepEqual(await target.read(0xfffffff0n, 16), top);
+    // Guest RAM written physically reads back both ways (and over a page boundary).
+    const pattern = Uint8Array.from({ length: 24 }, (_, i) => (i * 29 + 3) & 0xff);
+    await target.write(0x7ff4n, pattern, { space: PHYSICAL_SPACE });
+    t.deepEqual(await target.read(0x7ff4n, 24, { space: PHYSICAL_SPACE }), pattern);
+    t.deepEqual(await target.read(0x7ff4n, 24), pattern);
     t.is(((await qmp(qmpPort, 'query-status')).return as { status: string }).status, 'prelaunch', 'not yet started (-S)');
     await target.close();
     let status = '';

@@ -221,7 +221,15 @@ test('memory writes try binary X once, fall back to hex M; qXfer data is unescap
   }, 'PacketSize=1000;qXfer:auxv:read+'));
   await client.writeMemory(0x1000n, Uint8Array.of(0x23, 0x24));
   await client.writeMemory(0x2000n, Uint8Array.of(0xff));
-  t.deepEqual(seen.filter((r) => /^[XM]/.test(r)), ['X1000,2:}\x03}\x04', 'M1000,2:2324', 'M2000,1:ff']);
+  t.deepEqual(seen.filter((r) => /^[XM]/.test(r)), ['X0,0:', 'M1000,2:2324', 'M2000,1:ff']);
+  // A stub with X gets the bytes escaped.
+  const sent: string[] = [];
+  const { client: c2 } = await connect(simpleStub((req) => {
+    sent.push(req);
+    return req.startsWith('X') ? 'OK' : '';
+  }));
+  await c2.writeMemory(0x1000n, Uint8Array.of(0x23, 0x24, 0x41));
+  t.deepEqual(sent.filter((r) => r.startsWith('X')), ['X0,0:', 'X1000,3:}\x03}\x04A']);
   t.deepEqual(await client.xferRead('auxv', ''), Uint8Array.of(0x23, 0x24, 0x7d, 0x2a, 1));
 });
 

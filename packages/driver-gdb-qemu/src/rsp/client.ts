@@ -77,6 +77,11 @@ const CLIENT_FEATURES = 'qSupported:multiprocess+;swbreak+;hwbreak+;vContSupport
  * target state beyond the stub's selected thread; errors are typed
  * (`StubError` for `Exx`, `UnsupportedPacketError` for empty replies,
  * `ProtocolError` for the rest).
+ *
+ * Single-packet calls (`text`, `ok`, `readMemory`, `writeMemory`, `insertPoint`…)
+ * queue their request synchronously, when called: calls made in one synchronous
+ * stretch reach the stub contiguously and in order, which is how a mode switch
+ * (`Qqemu.PhyMemMode`) and the requests it covers are kept together.
  */
 export class RspClient {
   private featuresValue?: StubFeatures;
@@ -314,22 +319,36 @@ export class RspClient {
    * else with hex `M`; `data` must fit one packet (see {@link maxWrite}).
    */
   async writeMemory(address: bigint, data: Uint8Array): Promise<void> {
-    if (this.probed.get('X') !== false) {
+    if (this.probed.get('X') === undefined) await this.binaryWrites();
+    if (this.probed.get('X')) {
       const head = latin1ToBytes(`X${hexNum(address)},${hexNum(data.length)}:`);
       const body = escapeBinary(data);
       const packet = new Uint8Array(head.length + body.length);
       packet.set(head);
       packet.set(body, head.length);
-      try {
-        await this.ok(packet);
-        this.probed.set('X', true);
-        return;
-      } catch (err) {
-        if (!(err instanceof UnsupportedPacketError)) throw err;
-        this.probed.set('X', false);
-      }
+      return this.ok(packet);
     }
-    await this.ok(`M${hexNum(address)},${hexNum(data.length)}:${toHex(data)}`);
+    return this.ok(`M${hexNum(address)},${hexNum(data.length)}:${toHex(data)}`);
+  }
+
+  /**
+   * Whether the stub takes binary `X` writes, learned once with an empty write
+   * (`X0,0:`, as GDB probes it). After this, {@link writeMemory} queues its
+   * request synchronously.
+   */
+  async binaryWrites(): Promise<boolean> {
+    let known = this.probed.get('X');
+    if (known === undefined) {
+      try {
+        known = (await this.text('X0,0:', { allowEmpty: true })) === 'OK';
+      } catch (err) {
+        // A stub that refuses the empty write still parsed it as X.
+        if (!(err instanceof StubError)) throw err;
+        known = true;
+      }
+      this.probed.set('X', known);
+    }
+    return known;
   }
 
   /** How many bytes of `data` (from `start`) fit one write packet. */
