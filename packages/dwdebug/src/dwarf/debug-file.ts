@@ -410,10 +410,23 @@ export class DebugFile {
     for (const unit of this.unitsAt(addr)) {
       const t = unit.lineTable();
       if (!t) continue;
-      const i = rowFor(t, addr);
-      if (i < 0) continue;
+      let i = rowFor(t, addr);
+      // Line 0 means "no source line" (compiler-generated code); gdb lets the previous line cover it.
+      while (i > 0 && t.line[i] === 0 && !(t.flags[i - 1]! & LineFlag.endSequence)) i--;
+      if (i < 0 || t.line[i] === 0) continue;
+      // As gdb: a row that is not a statement defers to a statement row at the same address.
+      if (!(t.flags[i]! & LineFlag.isStmt)) {
+        let k = i;
+        while (k > 0 && t.address[k - 1] === t.address[k] && !(t.flags[k - 1]! & LineFlag.endSequence) && !(t.flags[k]! & LineFlag.isStmt)) k--;
+        if (t.flags[k]! & LineFlag.isStmt) i = k;
+      }
       const f = fileAt(t.header, t.file[i]!);
-      return { file: f?.path ?? `<file ${t.file[i]}>`, line: t.line[i]!, column: t.column[i]!, address: t.address[i]!, isStmt: (t.flags[i]! & LineFlag.isStmt) !== 0, unit };
+      // The run of rows for this line may have started earlier. gdb keeps a row repeating the
+      // previous row's line as a run of its own, unless the line carries discriminators (then the
+      // rows are one run split into basic blocks); so do we.
+      let s = i;
+      while (s > 0 && !(t.flags[s - 1]! & LineFlag.endSequence) && t.line[s - 1] === t.line[i] && t.file[s - 1] === t.file[i] && (t.discriminator[s] !== 0 || t.discriminator[s - 1] !== 0)) s--;
+      return { file: f?.path ?? `<file ${t.file[i]}>`, line: t.line[i]!, column: t.column[i]!, address: t.address[s]!, isStmt: (t.flags[i]! & LineFlag.isStmt) !== 0, unit };
     }
     return undefined;
   }
@@ -462,7 +475,8 @@ export class DebugFile {
 
   /**
    * Variables and parameters visible at an address, innermost scope first,
-   * up to the function's own scope (what gdb's `info scope` lists).
+   * up to the innermost function or inlined call (an inlined call is a frame
+   * of its own, as in gdb's `info scope`).
    */
   variablesInScope(addr: bigint): ScopedVariable[] {
     const at = this.functionAt(addr);
@@ -470,6 +484,7 @@ export class DebugFile {
     const out: ScopedVariable[] = [];
     for (const scope of at.scopes) {
       for (const s of scope.symbols) if (s.kind === 'variable' || s.kind === 'parameter') out.push({ symbol: s, scope });
+      if (scope.kind === 'function' || scope.kind === 'inlined') break;
     }
     return out;
   }

@@ -4,6 +4,8 @@
  */
 import type { DwarfType } from './types.js';
 
+const QUALIFIER_ORDER = ['const', 'volatile', 'restrict', '_Atomic'];
+
 function tagName(t: DwarfType): string {
   switch (t.kind) {
     case 'void': return 'void';
@@ -37,8 +39,14 @@ function declarator(t: DwarfType, inner: string, depth: number): string {
       return declarator(t.target, needsParens(t.target) ? `(${s})` : s, depth + 1);
     }
     case 'const': case 'volatile': case 'restrict': case 'atomic': {
-      const q = t.kind === 'atomic' ? '_Atomic' : t.kind;
-      const target = t.target;
+      // A run of qualifiers prints in C's customary order, whatever order DWARF nested them in.
+      const quals = new Set<string>();
+      let target: DwarfType = t;
+      for (let i = 0; i < 8 && (target.kind === 'const' || target.kind === 'volatile' || target.kind === 'restrict' || target.kind === 'atomic'); i++) {
+        quals.add(target.kind === 'atomic' ? '_Atomic' : target.kind);
+        target = target.target;
+      }
+      const q = QUALIFIER_ORDER.filter((x) => quals.has(x)).join(' ');
       if (target.kind === 'pointer' || target.kind === 'reference' || target.kind === 'rvalue-reference' || target.kind === 'ptr-to-member') {
         return declarator(target, ` ${q}${inner ? ' ' + inner : ''}`, depth + 1);
       }

@@ -330,7 +330,7 @@ export class Scope {
     readonly kind: 'unit' | 'function' | 'block' | 'inlined' | 'namespace',
     /** @internal */
     readonly ref: DieRef,
-    readonly parent: Scope | undefined,
+    public parent: Scope | undefined,
     /** The function or inlined instance a function/inlined scope belongs to. */
     readonly owner: FunctionSymbol | InlinedInstance | undefined,
     readonly name: string | undefined,
@@ -387,17 +387,27 @@ const SCOPE_LIMIT = 1_000_000;
 
 /**
  * Builds the scope tree under a DIE (iteratively: a deep nest of blocks in
- * corrupt input must not overflow the stack).
+ * corrupt input must not overflow the stack). A concrete instance (an
+ * out-of-line copy or an inlined call) also gets the variables and
+ * parameters of its abstract instance that it has no DIE for: they exist in
+ * the source but were optimized out, and a debugger shows them as such.
  */
 export function buildScope(host: SymbolHost, ref: DieRef, kind: Scope['kind'], owner: FunctionSymbol | InlinedInstance | undefined, parent: Scope | undefined): Scope {
   const name = kind === 'function' || kind === 'inlined' ? owner?.name : kind === 'unit' ? host.unitOf(ref).name : kind === 'namespace' ? host.str(ref, DW_AT.name) : undefined;
   const root = new Scope(kind, ref, parent, owner, name);
   const work: Scope[] = [root];
+  // abstract_origin targets of every DIE below a concrete function, to know which abstract variables have no concrete DIE.
+  const concreteOrigins = new Set<DieId>();
+  const concrete = kind === 'inlined' || (kind === 'function' && ref.die.has(DW_AT.abstract_origin));
   let count = 0;
   while (work.length) {
     const scope = work.pop()!;
     for (const c of childrenOf(scope.ref)) {
       if (++count > SCOPE_LIMIT) return root;
+      if (concrete) {
+        const o = refAttr(c, c.die.attr(DW_AT.abstract_origin));
+        if (o !== undefined) concreteOrigins.add(o);
+      }
       const tag = c.die.tag;
       switch (tag) {
         case DW_TAG.lexical_block:
@@ -410,9 +420,10 @@ export function buildScope(host: SymbolHost, ref: DieRef, kind: Scope['kind'], o
         }
         case DW_TAG.inlined_subroutine: {
           const inst = host.symbolFor(c) as InlinedInstance;
-          const s = new Scope('inlined', c, scope, inst, inst.name);
+          // An inlined call's own subtree is built (and completed from its abstract instance) by its scope.
+          const s = inst.scope;
+          s.parent = scope;
           scope.scopes.push(s);
-          work.push(s);
           break;
         }
         case DW_TAG.namespace: {
@@ -427,11 +438,7 @@ export function buildScope(host: SymbolHost, ref: DieRef, kind: Scope['kind'], o
         case DW_TAG.GNU_call_site:
           scope.callSites.push(host.symbolFor(c) as CallSite);
           break;
-        case DW_TAG.subprogram: {
-          const f = host.symbolFor(c) as FunctionSymbol;
-          scope.symbols.push(f);
-          break;
-        }
+        case DW_TAG.subprogram:
         case DW_TAG.formal_parameter:
         case DW_TAG.variable:
         case DW_TAG.constant:
@@ -451,5 +458,30 @@ export function buildScope(host: SymbolHost, ref: DieRef, kind: Scope['kind'], o
       }
     }
   }
+  if (concrete) inheritAbstract(host, root, concreteOrigins);
   return root;
+}
+
+/** Adds to a concrete function scope the abstract instance's parameters and variables it has no DIE for, keeping parameter order. */
+function inheritAbstract(host: SymbolHost, root: Scope, concreteOrigins: Set<DieId>): void {
+  const origin = originOf(host.contexts, root.ref);
+  if (origin === root.ref) return;
+  const order: DieId[] = [];
+  for (const c of childrenOf(origin)) {
+    const tag = c.die.tag;
+    if (tag === DW_TAG.formal_parameter) order.push(c.die.id);
+    if ((tag === DW_TAG.formal_parameter || tag === DW_TAG.variable) && !concreteOrigins.has(c.die.id)) {
+      const s = host.symbolFor(c);
+      if (s) root.symbols.push(s);
+    }
+  }
+  // Parameters in the abstract instance's order: a concrete copy may lack some, or list them differently.
+  const rank = (s: DwarfSymbol) => {
+    if (s.kind !== 'parameter') return -1;
+    const o = originOf(host.contexts, s.ref).die.id;
+    return order.indexOf(o);
+  };
+  const params = root.symbols.filter((s) => s.kind === 'parameter').sort((a, b) => rank(a) - rank(b));
+  let k = 0;
+  for (let i = 0; i < root.symbols.length; i++) if (root.symbols[i]!.kind === 'parameter') root.symbols[i] = params[k++]!;
 }
