@@ -226,34 +226,8 @@ export async function startVm(options: VmOptions = {}): Promise<Vm> {
   };
 
   installExitHook();
-  let spawned: Spawned | undefined;
-  let gdbPort = 0;
-  let qmpPort = 0;
-  // Ports are probed free and then bound by QEMU: another process may win the race, so retry.
-  for (let attempt = 0; attempt < 4 && !spawned; attempt++) {
-    gdbPort = await freePort();
-    qmpPort = await freePort();
-    if (gdbPort === qmpPort) continue;
-    const s = await launch(gdbPort, qmpPort);
-    await sleep(300);
-    if (s.exited() && /Address already in use|Failed to bind|Could not open/.test(tail(qemuOut))) continue;
-    spawned = s;
-  }
-  if (!spawned) throw new VmError('ERR_VM_BOOT', `QEMU could not bind its ports: ${tail(qemuOut, 3)}`);
-  const { child, exited } = spawned;
-  const pid = child.pid!;
-  const record = { pid, ramFile, dir };
-  live.add(record);
-  const watchdog = spawn('sh', ['-c', WATCHDOG, 'stackdb-vm-watchdog', String(process.pid), String(pid), dir, ramFile], { detached: true, stdio: 'ignore' });
-  watchdog.unref();
-
-  let stopped = false;
-  // Connects on first use, so it costs nothing when a test never types a command.
-  const consoleHandle = openConsole(serialSock);
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    consoleHandle.close();
+  const bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
+  const stopQemu = async ({ child, exited }: Spawned, watchdog: ChildProcess) => {
     try {
       if (watchdog.pid) process.kill(watchdog.pid, 'SIGKILL');
     } catch {
@@ -265,32 +239,71 @@ export async function startVm(options: VmOptions = {}): Promise<Vm> {
       if (!exited()) child.kill('SIGKILL');
       for (let i = 0; i < 50 && !exited(); i++) await sleep(100);
     }
-    live.delete(record);
+  };
+  const removeFiles = () => {
     fs.rmSync(ramFile, { force: true, recursive: true });
     if (!process.env.STACKDB_VM_KEEP) fs.rmSync(dir, { force: true, recursive: true });
   };
 
-  const bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
-  const t0 = Date.now();
+  let spawned: Spawned;
+  let watchdog: ChildProcess;
+  let record: { pid: number; ramFile: string; dir: string };
+  let gdbPort: number;
+  let qmpPort: number;
   let readyLine: string | undefined;
+  let t0: number;
+  for (let attempt = 1; ; attempt++) {
+    gdbPort = await freePort();
+    qmpPort = await freePort();
+    if (gdbPort === qmpPort) continue;
+    spawned = await launch(gdbPort, qmpPort);
+    record = { pid: spawned.child.pid!, ramFile, dir };
+    live.add(record);
+    watchdog = spawn('sh', ['-c', WATCHDOG, 'stackdb-vm-watchdog', String(process.pid), String(record.pid), dir, ramFile], { detached: true, stdio: 'ignore' });
+    watchdog.unref();
+    t0 = Date.now();
+    let failure: string | undefined;
+    while (!readyLine && !failure) {
+      if (spawned.exited()) failure = `QEMU exited during boot: ${tail(qemuOut, 5)} | console: ${tail(serialLog, 10)}`;
+      else if (Date.now() - t0 > bootTimeoutMs) failure = `guest not ready after ${bootTimeoutMs} ms; console: ${tail(serialLog, 10)}`;
+      else {
+        await sleep(100);
+        const log = fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'latin1') : '';
+        readyLine = log.split(/\r?\n/).find((l) => l.includes(READY_WORD + ' '));
+      }
+    }
+    if (readyLine) break;
+    await stopQemu(spawned, watchdog);
+    live.delete(record);
+    // Ports are probed free and then bound by QEMU: another process may win the race, so retry.
+    if (attempt < 4 && /Address already in use|Failed to bind/.test(tail(qemuOut))) continue;
+    removeFiles();
+    throw new VmError('ERR_VM_BOOT', failure!);
+  }
+
+  let stopped = false;
+  // Connects on first use, so it costs nothing when a test never types a command.
+  const consoleHandle = openConsole(serialSock);
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    consoleHandle.close();
+    await stopQemu(spawned, watchdog);
+    live.delete(record);
+    removeFiles();
+  };
+  const { exited } = spawned;
+  const pid = record.pid;
+
   let memFile = ramFile;
-  try {
-    while (!readyLine) {
-      if (exited()) throw new VmError('ERR_VM_BOOT', `QEMU exited during boot: ${tail(qemuOut, 5)} | console: ${tail(serialLog, 10)}`);
-      if (Date.now() - t0 > bootTimeoutMs) throw new VmError('ERR_VM_BOOT', `guest not ready after ${bootTimeoutMs} ms; console: ${tail(serialLog, 10)}`);
-      await sleep(100);
-      const log = fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'latin1') : '';
-      readyLine = log.split(/\r?\n/).find((l) => l.includes(READY_WORD + ' '));
+  if (options.qemuhacks) {
+    // The preload keeps the file QEMU made in the -mem-path directory: that file is the RAM.
+    const files = fs.readdirSync(ramFile);
+    if (files.length !== 1) {
+      await stop();
+      throw new VmError('ERR_VM_BOOT', `expected one RAM file in ${ramFile}, found ${files.length} (is the qemuhacks preload working?)`);
     }
-    if (options.qemuhacks) {
-      // The preload keeps the file QEMU made in the -mem-path directory: that file is the RAM.
-      const files = fs.readdirSync(ramFile);
-      if (files.length !== 1) throw new VmError('ERR_VM_BOOT', `expected one RAM file in ${ramFile}, found ${files.length} (is the qemuhacks preload working?)`);
-      memFile = path.join(ramFile, files[0]!);
-    }
-  } catch (err) {
-    await stop();
-    throw err;
+    memFile = path.join(ramFile, files[0]!);
   }
   const bootMs = Date.now() - t0;
   const bootInfo = parseReadyLine(readyLine);
