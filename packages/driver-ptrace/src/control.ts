@@ -143,6 +143,10 @@ export class ProcessControl implements TraceeOwner {
   private vforkLifted = false;
   /** Fork children being cleaned of breakpoints before they are let go. */
   readonly forkChildren = new Set<ForkChild>();
+  /** Detach has begun: resume and step no longer run the target, waits end with the detach. */
+  private closing = false;
+  private readonly closed: Promise<void>;
+  private markClosed!: () => void;
   private readonly status = new Int32Array(1);
   private readonly siginfo = new Int32Array(3);
   private spinTids = new Int32Array(8);
@@ -152,6 +156,17 @@ export class ProcessControl implements TraceeOwner {
   constructor(readonly pid: number, private readonly host: ControlHost) {
     this.options = ptraceOptions(this.native, host.interests);
     this.reaper.addProcess(pid, this);
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
+  }
+
+  /**
+   * Announces a detach: from now on resume and step leave the threads
+   * stopped, and waits return (empty) once the detach is done, so a monitor
+   * loop still running concurrently cannot set the target going again while
+   * its traps are being removed.
+   */
+  beginClosing(): void {
+    this.closing = true;
   }
 
   // ------------------------------------------------------------ threads
@@ -553,6 +568,8 @@ export class ProcessControl implements TraceeOwner {
         return this.report({ kind: 'step', tid: t.tid });
       }
       if (slots.length) return;
+      // Only debug registers raise TRAP_HWBKPT: one whose slot was cleared meanwhile is stale.
+      if (code === TRAP.HWBKPT) return this.settle(t);
     }
     // Nobody's trap: the program's own SIGTRAP, passed on like any signal.
     t.stopSignal = SIG.SIGTRAP;
@@ -572,7 +589,7 @@ export class ProcessControl implements TraceeOwner {
 
   /** Resumes every stopped thread, delivering `signals` (tid → signal). */
   resume(signals: ReadonlyMap<number, number>): void {
-    if (this.phase === 'exited') return;
+    if (this.phase === 'exited' || this.closing) return;
     if (this.phase !== 'stopped') throw new TargetStateError(`process ${this.pid} is not stopped (${this.phase})`);
     this.phase = 'running';
     for (const t of [...this.threads.values()]) {
@@ -597,12 +614,17 @@ export class ProcessControl implements TraceeOwner {
 
   /** Waits until the process stops (all-stop) and returns what stopped it. */
   async wait(signal?: AbortSignal): Promise<StopEvent[]> {
+    if (this.closing) {
+      await this.closed;
+      return [];
+    }
     await this.awaitStopped(signal);
     return this.takeBatch();
   }
 
   /** Like {@link wait}, but returns [] at once when nothing has happened yet. */
   async poll(): Promise<StopEvent[]> {
+    if (this.closing) return [];
     if (this.phase === 'running') {
       for (const t of [...this.threads.values()]) {
         if (t.state === 'stopped' || !this.threads.has(t.tid)) continue;
@@ -617,6 +639,7 @@ export class ProcessControl implements TraceeOwner {
 
   /** Single-steps one thread while the others stay stopped. */
   async step(tid: number): Promise<StopEvent[]> {
+    if (this.closing) return [];
     if (this.phase !== 'stopped') throw new TargetStateError(`process ${this.pid} is not stopped (${this.phase})`);
     const t = this.stopped(tid);
     this.phase = 'stepping';
@@ -684,15 +707,37 @@ export class ProcessControl implements TraceeOwner {
    * delivered). Breakpoints and debug registers must be gone already.
    */
   async detach(): Promise<void> {
+    this.closing = true;
     if (this.phase === 'exited' || this.phase === 'detached') return;
     await this.stopStragglers();
+    // Whatever the target still has (a slot core could not clear, a trap
+    // re-inserted by a step that raced with the removal) goes now.
+    this.restoreBytes(this.host.breakpoints());
     for (const t of [...this.threads.values()]) {
+      this.clearSlots(t);
       const e = this.native.detach(t.tid, t.stopSignal || t.inject);
       if (e && e !== ERRNO.ESRCH) log.warn('cannot detach thread %d: %d', t.tid, e);
       this.forget(t);
     }
     this.phase = 'detached';
     this.progress();
+    this.markClosed();
+  }
+
+  private restoreBytes(breakpoints: readonly [bigint, Uint8Array][]): void {
+    const tid = this.anyStopped();
+    for (const [a, orig] of breakpoints) this.native.writeMem(this.memFd, tid, a, orig);
+  }
+
+  /** Clears every slot this control programmed on a stopped thread. */
+  private clearSlots(t: Tracee): void {
+    let dr7 = t.dr[7]!;
+    t.hw.forEach((spec, slot) => {
+      if (spec) dr7 = dr7With(dr7, slot, null);
+    });
+    if (dr7 !== t.dr[7]) this.native.setDebugReg(t.tid, 7, dr7);
+    t.dr[7] = dr7;
+    t.hw.fill(undefined);
   }
 
   /** Kills the process and waits until every thread is gone. */
@@ -723,6 +768,7 @@ export class ProcessControl implements TraceeOwner {
     this.reaper.remove(this);
     if (this.phase !== 'exited') this.phase = 'detached';
     this.progress();
+    this.markClosed();
   }
 
   /**
@@ -744,15 +790,10 @@ export class ProcessControl implements TraceeOwner {
       if (r === -ERRNO.ECHILD) break;
       if (r > 0) this.settleSync(r, this.status[0]!, (a) => isOurs.has(a) || isRetired(a));
     }
-    const tid = this.anyStopped();
-    for (const [a, orig] of breakpoints) this.native.writeMem(this.memFd, tid, a, orig);
+    this.restoreBytes(breakpoints);
     for (const t of this.threads.values()) {
       if (t.state !== 'stopped') continue;
-      let dr7 = t.dr[7]!;
-      t.hw.forEach((spec, slot) => {
-        if (spec) dr7 = dr7With(dr7, slot, null);
-      });
-      if (dr7 !== t.dr[7]) this.native.setDebugReg(t.tid, 7, dr7);
+      this.clearSlots(t);
       this.native.detach(t.tid, t.stopSignal || t.inject);
     }
     for (const c of [...this.forkChildren]) c.releaseSync();

@@ -126,6 +126,12 @@ export class PtraceTarget extends Target {
     this.pidValue = this.ctl.pid;
   }
 
+  /** Detaches; from its start, a concurrent monitor loop can no longer resume the target. */
+  override async detach(): Promise<void> {
+    this.ctl?.beginClosing();
+    await super.detach();
+  }
+
   protected _pause(): Promise<StopEvent[]> {
     return this.control.pause();
   }
