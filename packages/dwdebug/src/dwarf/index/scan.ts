@@ -72,6 +72,8 @@ const OP_LINE1 = 24;
 const OP_LINE2 = 25;
 const OP_LINE = 26; // arg: 0 = LEB, else byte count
 const OP_SLOW = 27; // DW_FORM_indirect: decode generically
+const OP_FILE_IMPLICIT = 28; // arg: the DW_FORM_implicit_const value
+const OP_LINE_IMPLICIT = 29; // arg: the DW_FORM_implicit_const value
 
 /** An unsigned value of `n` bytes (0 = ULEB128) at `pos`; zeros past the end of `b`. */
 function readUnsigned(b: Uint8Array, pos: number, n: number, le: boolean): number {
@@ -243,7 +245,12 @@ function compile(table: AbbrevTable, h: UnitHeader): CompiledTable | string {
       if (at === DW_AT.inline) inline = true;
       if (form === DW_FORM.flag_present && at === DW_AT.declaration) declPresent = true;
       if (form === DW_FORM.flag_present && at === DW_AT.external) extPresent = true;
-      const cap = interesting || at === DW_AT.sibling ? captureOp(at, form, h) : undefined;
+      let cap = interesting || at === DW_AT.sibling ? captureOp(at, form, h) : undefined;
+      if (interesting && form === DW_FORM.implicit_const && (at === DW_AT.decl_file || at === DW_AT.decl_line)) {
+        // gcc's DWARF 5 puts a file or line shared by many DIEs in the abbreviation itself.
+        const v = Number(table.implicitConst.get(s0 + i) ?? 0n);
+        if (v >= 0 && v <= 0x7fffffff) cap = [at === DW_AT.decl_file ? OP_FILE_IMPLICIT : OP_LINE_IMPLICIT, v];
+      }
       if (cap) {
         flush();
         ops.push(cap[0], cap[1]);
@@ -823,6 +830,8 @@ export class Scanner {
           case OP_REF_ALT: ref = readUnsigned(b, pos, arg, le); refKind = 2; pos += arg; break;
           case OP_FILE: fileNo = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
           case OP_LINE: lineNo = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
+          case OP_FILE_IMPLICIT: fileNo = arg; break;
+          case OP_LINE_IMPLICIT: lineNo = arg; break;
           case OP_SLOW: slow = true; break;
         }
         if (slow) break;

@@ -10,7 +10,8 @@ function tagName(t: DwarfType): string {
   switch (t.kind) {
     case 'void': return 'void';
     case 'struct': case 'union': case 'class': case 'enum':
-      return `${t.kind} ${t.name ?? '{...}'}`;
+      // C++ names a class by its name alone.
+      return t.cxx && t.name ? t.name : `${t.kind} ${t.name ?? '{...}'}`;
     default: return t.name ?? (t.kind === 'unspecified' ? 'void' : `<${t.kind}>`);
   }
 }

@@ -101,6 +101,10 @@ export class Model implements SymbolHost, UnitHost {
     return h ? fileAt(h, fileNumber)?.path : undefined;
   }
 
+  cxxName(r: DieRef): string | undefined {
+    return qualifiedName(this, r);
+  }
+
   /** Index entries for a name in the file and its supplementary file. */
   lookup(name: string): { entry: IndexEntry; index: 'main' | 'sup' }[] {
     const out: { entry: IndexEntry; index: 'main' | 'sup' }[] = [];
@@ -115,7 +119,7 @@ export class Model implements SymbolHost, UnitHost {
     const r = this.die(t.id);
     // Prefer a definition in the same unit, then anywhere.
     let best: DieId | undefined;
-    for (const { entry } of this.lookup(qualifiedName(this, r) ?? t.name)) {
+    for (const { entry } of this.lookup(t.name)) {
       if (entry.tag !== tag || !(entry.flags & EntryFlag.defined)) continue;
       if (best === undefined || this.contexts.main.unitIndexOf(entry.die) === r.unit) best = entry.die;
     }
@@ -189,6 +193,7 @@ function qualifiedName(m: Model, r: DieRef): string | undefined {
     }
     cur = p;
   }
-  if (parts.length === 0) return undefined;
-  return [...parts, m.str(r, DW_AT.name) ?? ''].join('::');
+  const own = m.str(r, DW_AT.name);
+  if (parts.length === 0 || own === undefined) return own;
+  return [...parts, own].join('::');
 }

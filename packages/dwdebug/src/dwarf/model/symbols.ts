@@ -4,7 +4,7 @@
  * Made from DIEs on demand; a function's scope tree is read the first time
  * someone asks for it.
  */
-import { DW_AT, DW_INL, DW_TAG } from '../constants.js';
+import { DW_AT, DW_INL, DW_TAG, isCxxLanguage } from '../constants.js';
 import type { AddressRange } from '../lists.js';
 import type { DieId } from '../unit.js';
 import { bigAttr, childrenOf, flagAttr, inheritedAttr, locationOf, numAttr, originOf, rangesOf, refAttr, type Contexts, type DieRef, type Location } from './dies.js';
@@ -46,7 +46,8 @@ abstract class SymbolBase {
     this.ref = ref;
     this.id = ref.die.id;
     const n = inheritedAttr(host.contexts, ref, DW_AT.name);
-    this.name = n ? n.ref.ctx.string(n.value, n.ref.unit) : undefined;
+    // C++ names are qualified by their namespaces and classes, from the DIE that carries the name.
+    this.name = n ? (isCxxLanguage(n.ref.ctx.root(n.ref.unit).language) && ref.die.tag !== DW_TAG.formal_parameter && ref.die.tag !== DW_TAG.inlined_subroutine ? host.cxxName(n.ref) : undefined) ?? n.ref.ctx.string(n.value, n.ref.unit) : undefined;
   }
 
   protected inherited(at: number) {

@@ -4,7 +4,7 @@
  * access, so a cycle (a struct holding a pointer to itself) costs nothing and
  * a lookup touches only the DIEs it needs.
  */
-import { DW_AT, DW_ATE, DW_TAG } from '../constants.js';
+import { DW_AT, DW_ATE, DW_TAG, isCxxLanguage } from '../constants.js';
 import type { AttrValue } from '../die.js';
 import type { DieId } from '../unit.js';
 import { bigAttr, childrenOf, flagAttr, numAttr, type DieRef } from './dies.js';
@@ -21,6 +21,8 @@ export interface TypeHost {
   declFile(r: DieRef): string | undefined;
   /** The string value of a DIE's attribute. */
   str(r: DieRef, at: number): string | undefined;
+  /** The `::`-qualified name of a DIE in a C++ unit (undefined elsewhere, or for unnamed DIEs). */
+  cxxName(r: DieRef): string | undefined;
 }
 
 /** Sizes above this are treated as unknown: corrupt input must not make callers allocate terabytes. */
@@ -36,7 +38,10 @@ abstract class TypeBase {
   abstract readonly kind: string;
   /** The DIE the type was made from (void has none). */
   readonly id: DieId | undefined;
+  /** The name; in C++ units qualified with its namespaces and classes (`geo::Rect`). */
   readonly name: string | undefined;
+  /** True for types of C++ units, which are named without `struct`/`class`/`enum`. */
+  readonly cxx: boolean;
   readonly declLine: number | undefined;
   protected readonly ref: DieRef | undefined;
   protected readonly host: TypeHost | undefined;
@@ -45,7 +50,8 @@ abstract class TypeBase {
     this.host = host;
     this.ref = ref;
     this.id = ref?.die.id;
-    this.name = ref && host ? host.str(ref, DW_AT.name) : undefined;
+    this.cxx = ref ? isCxxLanguage(ref.ctx.root(ref.unit).language) : false;
+    this.name = ref && host ? (this.cxx ? host.cxxName(ref) : undefined) ?? host.str(ref, DW_AT.name) : undefined;
     this.declLine = ref ? numAttr(ref.die.attr(DW_AT.decl_line)) : undefined;
   }
 

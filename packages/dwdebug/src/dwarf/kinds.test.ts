@@ -1,0 +1,85 @@
+import test from 'ava';
+import { run, systemTest } from '@stackdb/test-support';
+import { typeName } from './model/format.js';
+import { FunctionSymbol, VariableSymbol } from './model/symbols.js';
+import { StructType } from './model/types.js';
+import { buildCxx, buildDwz, buildObject, buildShared, buildSplit, gdb, openDebug } from './test-support/fixtures.js';
+
+const cc = [{ command: 'gcc', package: 'gcc' }, { command: 'gdb', package: 'gdb' }];
+
+function addrOf(v: VariableSymbol): bigint | undefined {
+  const l = v.location;
+  return l?.kind === 'expr' && l.expr[0] === 0x03 ? new DataView(l.expr.buffer, l.expr.byteOffset + 1, 8).getBigUint64(0, true) : undefined;
+}
+
+systemTest(test, 'split debuginfo found by debuglink', [...cc, { command: 'objcopy', package: 'binutils' }], async (t) => {
+  const file = buildSplit();
+  const { df, bf } = await openDebug(file);
+  t.is(bf.debugHow, 'debuglink');
+  t.deepEqual(df.errors, []);
+  const [addr, fn] = gdb(file, ['info address global_outer', 'info address call_other']);
+  t.is(addrOf(df.lookupGlobals('global_outer')[0] as VariableSymbol), BigInt(/at address (0x[0-9a-f]+)/.exec(addr!)![1]!));
+  t.is((df.lookupGlobals('call_other')[0] as FunctionSymbol).entryPc, BigInt(/at address (0x[0-9a-f]+)/.exec(fn!)![1]!));
+  // One definition of struct inner although both units describe it.
+  t.is(df.lookupTypes('struct inner').length, 1);
+});
+
+systemTest(test, 'shared library', cc, async (t) => {
+  const file = buildShared();
+  const { df } = await openDebug(file);
+  const [fn] = gdb(file, ['info address call_other']);
+  t.is((df.lookupGlobals('call_other')[0] as FunctionSymbol).entryPc, BigInt(/at address (0x[0-9a-f]+)/.exec(fn!)![1]!));
+  // Only declared here: the declaration is what there is.
+  const counter = df.lookupGlobals('shared_counter');
+  t.is(counter.length, 1);
+  t.true(counter[0]!.declaration);
+  t.is(typeName((counter[0] as VariableSymbol).type), 'int');
+});
+
+systemTest(test, 'relocatable object: DWARF relocated by Binfile', cc, async (t) => {
+  const file = buildObject();
+  const { df } = await openDebug(file);
+  t.deepEqual(df.errors, []);
+  // Relocated references: strings and types resolve; functions sit at section offsets.
+  const main = df.lookupGlobals('main')[0] as FunctionSymbol;
+  t.is(typeName(main.type), 'int (int, char **)');
+  const work = df.lookupGlobals('work')[0] as FunctionSymbol;
+  const sym = /^\s*\d+: ([0-9a-f]+)\s+\d+\s+FUNC\s+GLOBAL\s+\S+\s+\d+\s+work$/m.exec(run('readelf', ['-sW', file]));
+  t.truthy(sym);
+  t.is(work.entryPc, BigInt('0x' + sym![1]));
+  t.deepEqual(df.lookupChain('global_outer.in.b')!.steps.map((s) => s.bitOffset), [64, 64]);
+  t.true(df.lineAt(work.entryPc!)!.file.endsWith('main.c'));
+});
+
+systemTest(test, 'dwz supplementary file through DW_FORM_GNU_ref_alt and strp_alt', [...cc, { command: 'dwz', package: 'dwz' }], async (t) => {
+  const file = buildDwz();
+  const { df } = await openDebug(file);
+  t.truthy(df.sup, 'supplementary file loaded');
+  t.deepEqual(df.errors, []);
+  const out = gdb(file, ['ptype /o struct outer', 'whatis global_outer_ptr', 'info address main']);
+  const outer = df.lookupTypes('struct outer')[0] as StructType;
+  t.is(outer.size, Number(/total size \(bytes\):\s+(\d+) \*\/\n\s+}$/.exec(out[0]!)![1]));
+  t.is(`type = ${typeName((df.lookupGlobals('global_outer_ptr')[0] as VariableSymbol).type)}`, out[1]);
+  t.is((df.lookupGlobals('main')[0] as FunctionSymbol).entryPc, BigInt(/at address (0x[0-9a-f]+)/.exec(out[2]!)![1]!));
+  t.true(df.units().some((u) => u.path !== df.path), 'units of the supplementary file are listed');
+});
+
+systemTest(test, 'C++: namespaces, classes, methods, static members', [{ command: 'g++', package: 'g++' }, { command: 'gdb', package: 'gdb' }], async (t) => {
+  const file = buildCxx();
+  const { df } = await openDebug(file);
+  const out = gdb(file, ['info address geo::Rect::area', 'info address geo::Shape::count', 'whatis geo::detail::scale', 'info scope use_shapes']);
+  const area = df.lookupGlobals('geo::Rect::area')[0] as FunctionSymbol;
+  t.is(area.name, 'geo::Rect::area');
+  t.is(area.entryPc, BigInt(/at address (0x[0-9a-f]+)/.exec(out[0]!)![1]!));
+  t.is(addrOf(df.lookupGlobals('geo::Shape::count')[0] as VariableSymbol), BigInt(/at address (0x[0-9a-f]+)/.exec(out[1]!)![1]!));
+  t.is(`type = ${typeName((df.lookupGlobals('geo::detail::scale')[0] as FunctionSymbol).type)}`, out[2]);
+  const rect = df.lookupTypes('geo::Rect')[0] as StructType;
+  t.is(rect.kind, 'class');
+  t.is(typeName(rect), 'geo::Rect');
+  t.deepEqual(rect.members.map((m) => [m.name, m.offset, m.inheritance]), [[undefined, 0, true], ['w_', 12, false], ['h_', 16, false]]);
+  t.is(typeName(rect.members[0]!.type), 'geo::Shape');
+  const use = df.lookupGlobals('use_shapes')[0] as FunctionSymbol;
+  t.deepEqual(df.variablesInScope(use.entryPc!).map((v) => v.symbol.name).sort(), [...out[3]!.matchAll(/^Symbol (\S+) is/gm)].map((m) => m[1]).sort());
+  const shape = df.lookupTypes('geo::Shape')[0] as StructType;
+  t.true(shape.members.find((m) => m.name === 'count')!.isStatic);
+});
