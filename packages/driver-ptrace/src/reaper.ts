@@ -151,9 +151,14 @@ export function tracerOf(tid: number): number | undefined {
   }
 }
 
-let shared: Reaper | undefined;
+const SHARED = Symbol.for('@stackdb/driver-ptrace reaper');
 
-/** The reaper of this thread (created with the addon on first use). */
+/**
+ * The reaper of this thread, created with the addon on first use. It hangs on
+ * the addon's exports, so two copies of this module (say, sources and build)
+ * still share the one waiter the addon has.
+ */
 export function reaper(): Reaper {
-  return (shared ??= new Reaper(binding()));
+  const native = binding() as PtraceBinding & { [SHARED]?: Reaper };
+  return (native[SHARED] ??= new Reaper(native));
 }
