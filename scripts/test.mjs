@@ -61,6 +61,11 @@ try {
     const dirs = fs.readdirSync(path.join(root, 'packages')).sort()
       .map((d) => path.join(root, 'packages', d))
       .filter((d) => hasTests(d) && (only.length === 0 || only.some((o) => d.endsWith(o))));
+    // Lint and type-check (tests included) count as one test.
+    process.stdout.write('\n## lint (eslint + tsc over all sources)\n');
+    const lint = spawnSync('npm', ['run', '-s', 'lint'], { cwd: root, stdio: 'inherit' });
+    if (lint.status === 0) totals.passed++;
+    else { totals.failed++; exitCode = 1; }
     for (const dir of dirs) {
       process.stdout.write(`\n## ${path.relative(root, dir)}\n`);
       const c = await runAva(dir);
