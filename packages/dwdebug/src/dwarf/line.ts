@@ -150,10 +150,9 @@ export function parseLineHeader(r: Reader, strs: LineStrings, compDir: string | 
       const p = e.get(DW_LNCT.path);
       directories.push(typeof p === 'string' ? p : '');
     }
-    const dirPath = (i: number) => {
-      const d = directories[i] ?? '';
-      return i === 0 || d.startsWith('/') ? (d.startsWith('/') ? d : joinPath(cd, d)) : joinPath(joinPath(cd, directories[0] ?? ''), d);
-    };
+    // Directory 0 is the compilation directory itself; the others are relative to it unless absolute.
+    const dir0 = directories[0] || cd;
+    const dirPath = (i: number) => (i === 0 ? dir0 : joinPath(dir0, directories[i] ?? ''));
     for (const e of readEntryTable(r, offsetSize, strs)) {
       const p = e.get(DW_LNCT.path);
       const name = typeof p === 'string' ? p : '';

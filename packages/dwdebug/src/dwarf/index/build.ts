@@ -50,15 +50,23 @@ function sectionsOf(ctx: DwarfContext, forWorkers: boolean): IndexSections {
   return out as IndexSections;
 }
 
-function workerUrl(): URL {
-  // Under a TypeScript loader (tests) this module is .ts and so is the worker.
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./worker${ext}`, import.meta.url);
+/**
+ * The worker module. When this module runs from TypeScript sources (the test
+ * suite, under tsx), the worker is a .ts file too, and worker threads do not
+ * inherit the main thread's loader hooks: the worker then starts from a tiny
+ * module that registers tsx before importing it.
+ */
+function workerEntry(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const worker = new URL('./worker.ts', import.meta.url).href;
+  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(worker)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 function runWorker(job: IndexJob): Promise<ScanOutput> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(workerUrl(), { workerData: job });
+    const w = new Worker(workerEntry(), { workerData: job });
     let done = false;
     w.once('message', (m: { ok: true; out: ScanOutput } | { ok: false; error: { code: string; message: string; file?: string; section?: string; offset?: number } }) => {
       done = true;

@@ -380,13 +380,6 @@ const MODE_NS = 1;
 const MODE_ENUM = 2;
 const MODE_CLASS = 3;
 
-/** FNV-1a of a string (file paths, for dedup keys). */
-function fnv(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /** FNV-1a of the bytes of a NUL-terminated string at the reader's cursor; advances past it. */
 function fnvCstring(r: Reader, seed: number): number {
   let h = seed ^ 0x811c9dc5;
@@ -407,7 +400,7 @@ function mix(a: number, b: number): number {
  * number (DWARF 5 from 0, earlier versions from 1). Undefined on a header it
  * cannot read.
  */
-function readFileKeys(r: Reader, compDirKey: number): Uint32Array | undefined {
+function readFileKeys(r: Reader): Uint32Array | undefined {
   const { offsetSize } = r.initialLength();
   const version = r.u16();
   if (r.error || version < 2 || version > 5) return undefined;
@@ -418,21 +411,19 @@ function readFileKeys(r: Reader, compDirKey: number): Uint32Array | undefined {
   const opcodeBase = r.u8();
   r.skip(Math.max(0, opcodeBase - 1));
   if (version < 5) {
-    const dirs = [compDirKey];
-    while (!r.atEnd && r.bytes[r.pos] !== 0) dirs.push(mix(compDirKey, fnvCstring(r, 0)));
+    while (!r.atEnd && r.bytes[r.pos] !== 0) fnvCstring(r, 0);
     r.skip(1);
     const keys = [0];
     while (!r.atEnd && r.bytes[r.pos] !== 0) {
-      const name = fnvCstring(r, 0);
-      const dir = r.uleb();
+      keys.push(fnvCstring(r, 0));
       r.skipLeb();
       r.skipLeb();
-      keys.push(mix(dirs[dir] ?? dir, name));
+      r.skipLeb();
     }
     return r.error ? undefined : Uint32Array.from(keys);
   }
   // DWARF 5: entry formats, then entries; a string is keyed by its section offset when it has one.
-  const readTable = (dirs: number[] | undefined): number[] | undefined => {
+  const readTable = (): number[] | undefined => {
     const nfmt = r.u8();
     const fmt: number[] = [];
     for (let i = 0; i < nfmt; i++) fmt.push(r.uleb(), r.uleb());
@@ -441,7 +432,6 @@ function readFileKeys(r: Reader, compDirKey: number): Uint32Array | undefined {
     const out: number[] = [];
     for (let e = 0; e < count && !r.error; e++) {
       let path = 0;
-      let dir = 0;
       for (let i = 0; i < fmt.length; i += 2) {
         const type = fmt[i]!;
         const form = fmt[i + 1]!;
@@ -466,17 +456,13 @@ function readFileKeys(r: Reader, compDirKey: number): Uint32Array | undefined {
             r.fail(`unsupported form 0x${form.toString(16)} in line table header`);
         }
         if (type === 1) path = v;
-        else if (type === 2) dir = v;
       }
-      out.push(dirs ? mix(dirs[dir] ?? dir, path) : e === 0 ? mix(compDirKey, path) : path);
+      out.push(path);
     }
     return r.error ? undefined : out;
   };
-  const dirs = readTable(undefined);
-  if (!dirs) return undefined;
-  // Relative directories are relative to directory 0, the compilation directory.
-  for (let i = 1; i < dirs.length; i++) dirs[i] = mix(dirs[0]!, dirs[i]!);
-  const files = readTable(dirs);
+  if (!readTable()) return undefined;
+  const files = readTable();
   return files ? Uint32Array.from(files) : undefined;
 }
 
@@ -651,17 +637,20 @@ export class Scanner {
 
   /**
    * Keys of a unit's line-table files by file number, read on first use: a
-   * hash of (compilation directory, directory, name) made from string offsets
-   * where the table uses string sections (the same file then has the same key
-   * in every unit, without decoding anything) and from the bytes otherwise.
+   * hash of the file's name as the table writes it, without its directory.
+   * Directories are spelled relative to each unit's compilation directory
+   * (glibc's units each build in their own), so the same header has a
+   * different full path in every unit; its name is the same, and with the
+   * declaration line it tells struct definitions apart well. Names in string
+   * sections are keyed by offset, so nothing is decoded.
    */
-  private fileKeys(stmtList: number | undefined, compDir: string | undefined): (n: number) => number {
+  private fileKeys(stmtList: number | undefined): (n: number) => number {
     let table: Uint32Array | undefined;
     return (n: number) => {
       if (!table) {
         table = new Uint32Array(0);
         if (this.line && stmtList !== undefined && stmtList < this.line.size) {
-          const { value } = parseAt(this.line, stmtList, this.file, this.littleEndian, (r) => readFileKeys(r, compDir ? fnv(compDir) : 0), 4096);
+          const { value } = parseAt(this.line, stmtList, this.file, this.littleEndian, (r) => readFileKeys(r), 4096);
           if (value) table = value;
         }
       }
@@ -710,7 +699,7 @@ export class Scanner {
     const end = h.end - base;
     const { abbrevs, ops } = ct;
     const cxx = isCxxLanguage(info.language);
-    const hashOf = this.fileKeys(info.stmtList, info.compDir);
+    const hashOf = this.fileKeys(info.stmtList);
     const strOffsetsBase = info.strOffsetsBase;
     const bad = (message: string, at: number) => this.fail(unitIndex, undefined, message, base + at, ub.sectionName);
 

@@ -157,8 +157,9 @@ abstract class CodeSymbol extends SymbolBase {
     return this.cachedRanges;
   }
   /**
-   * Where execution enters: DW_AT_entry_pc, else DW_AT_low_pc, else the
-   * lowest range start. Undefined when the function has no code here.
+   * Where execution enters: DW_AT_entry_pc, else DW_AT_low_pc, else the start
+   * of the first range listed (compilers list a function's hot part first and
+   * its cold part after, as gdb assumes). Undefined when there is no code.
    */
   get entryPc(): bigint | undefined {
     const e = this.ref.die.attr(DW_AT.entry_pc);
@@ -170,9 +171,7 @@ abstract class CodeSymbol extends SymbolBase {
     }
     const lo = this.ref.ctx.address(this.ref.die.attr(DW_AT.low_pc), this.ref.unit);
     if (lo !== undefined && !this.ref.die.has(DW_AT.ranges)) return lo;
-    let best: bigint | undefined;
-    for (const r of this.ranges) if (best === undefined || r.start < best) best = r.start;
-    return best;
+    return this.ranges[0]?.start;
   }
   /** Lowest address of the code, or undefined. */
   get lowPc(): bigint | undefined {
