@@ -271,8 +271,8 @@ stubTest('detach removes breakpoints and leaves the program running', async (t) 
     await target.swBreakpoints.insert(at);
     await target.hwSlots.allocate({ address: syms.get('watched')!, access: 'write', length: 8 });
     await target.resume();
-    const { events } = await target.wait();
-    const n = Number(await (await target.thread(events[0]!.tid)).register('rdi'));
+    const bp = only((await target.wait()).events, 'breakpoint');
+    const n = Number(await (await target.thread(bp.tid)).register('rdi'));
     await target.detach();
     t.is(target.status, 'detached');
     await stub.waitFor(new RegExp(`tick ${n + 5}\\n`));

@@ -142,8 +142,8 @@ serialStub('vgdb: detach leaves the program running under Valgrind', async (t) =
   await withTarget(0, async ({ stub, target, syms }) => {
     await target.swBreakpoints.insert(syms.get('checkpoint')!);
     await target.resume();
-    const { events } = await target.wait();
-    const n = Number(await (await target.thread(events[0]!.tid)).register('rdi'));
+    const bp = (await target.wait()).events.find((e) => e.kind === 'breakpoint');
+    const n = Number(await (await target.thread(bp?.kind === 'breakpoint' ? bp.tid : 0)).register('rdi'));
     await target.detach();
     await stub.waitFor(new RegExp(`tick ${n + 3}\\n`));
     t.true(stub.alive());

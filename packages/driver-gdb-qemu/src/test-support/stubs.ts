@@ -159,6 +159,8 @@ export async function startVgdb(exe: string, args: readonly string[] = []): Prom
   try {
     const vgio = collect([vg]);
     const pid = Number((await vgio.waitFor(/vgdb .*--pid=(\d+)/))[1]);
+    // Valgrind announces itself before its FIFOs and shared memory file exist: wait for all three.
+    for (let i = 0; i < 1000 && fs.readdirSync(dir).filter((f) => f.includes(`-${pid}-`)).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     const port = await freePort();
     const relay = spawn('vgdb', [prefix, `--pid=${pid}`, `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(relay);
