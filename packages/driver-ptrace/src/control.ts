@@ -47,6 +47,12 @@ const MODE = { CONT: 0, SYSCALL: 1, STEP: 2, LISTEN: 3 } as const;
 /** How long to spin for threads answering PTRACE_INTERRUPT, and for a single-step. */
 const STOP_SPIN_MS = 2;
 const STEP_SPIN_MS = 2;
+/**
+ * How long resume() looks for an immediate stop before leaving it to the
+ * waiter: a breakpoint in a tight loop is hit again within microseconds, and
+ * reaping it here saves the waiter thread's and the event loop's wake-ups.
+ */
+const RESUME_SPIN_MS = 0.1;
 
 type Phase = 'running' | 'collecting' | 'stepping' | 'stopped' | 'exited' | 'detached';
 
@@ -297,16 +303,7 @@ export class ProcessControl implements TraceeOwner {
   private spin(ms: number): void {
     const deadline = performance.now() + ms;
     while (this.phase === 'collecting' || this.phase === 'stepping') {
-      let n = 0;
-      for (const t of this.threads.values()) {
-        if (t.state === 'stopped') continue;
-        if (n === this.spinTids.length) {
-          const bigger = new Int32Array(n * 2);
-          bigger.set(this.spinTids);
-          this.spinTids = bigger;
-        }
-        this.spinTids[n++] = t.tid;
-      }
+      const n = this.pendingTids();
       if (n === 0) return;
       const left = Math.floor((deadline - performance.now()) * 1000);
       if (left <= 0) return;
@@ -598,8 +595,36 @@ export class ProcessControl implements TraceeOwner {
       t.inject = 0;
       this.restart(t, this.runMode(), sig);
     }
-    this.progress();
-    this.reaper.update();
+    this.spinRunning(RESUME_SPIN_MS);
+    this.afterChange();
+  }
+
+  /** While running, reaps what stops within `ms`; a stop that reports something begins the all-stop. */
+  private spinRunning(ms: number): void {
+    const deadline = performance.now() + ms;
+    while (this.phase === 'running') {
+      const n = this.pendingTids();
+      const left = Math.floor((deadline - performance.now()) * 1000);
+      if (n === 0 || left <= 0) return;
+      const r = this.native.waitSpin(this.spinTids, n, left, this.status);
+      if (r <= 0) return;
+      this.handleStatus(r, this.status[0]!);
+    }
+  }
+
+  /** Fills spinTids with the threads not stopped; returns how many. */
+  private pendingTids(): number {
+    let n = 0;
+    for (const t of this.threads.values()) {
+      if (t.state === 'stopped') continue;
+      if (n === this.spinTids.length) {
+        const bigger = new Int32Array(n * 2);
+        bigger.set(this.spinTids);
+        this.spinTids = bigger;
+      }
+      this.spinTids[n++] = t.tid;
+    }
+    return n;
   }
 
   /** Stops every thread; returns the events that happened meanwhile. */
