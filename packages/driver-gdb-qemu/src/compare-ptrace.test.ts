@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { Registry, openTargets, parseCommandLine, type Target } from '@stackdb/core';
+import { ProgramSymbols, Registry, openTargets, parseCommandLine, standardWalker, type Target, type Thread } from '@stackdb/core';
 import { repoRoot, systemTest } from '@stackdb/test-support';
 import { GDBSERVER_NEEDS, VGDB_NEEDS, fixture, startGdbserver, startVgdb, symbols, type RunningStub } from './test-support/stubs.js';
 
@@ -9,9 +9,10 @@ import { GDBSERVER_NEEDS, VGDB_NEEDS, fixture, startGdbserver, startVgdb, symbol
  * The same program seen through each stub and through the ptrace driver (loaded
  * through the registry, as a tool would; no package imports another driver):
  * stopped at the first call of checkpoint(), the pc, the argument, the return
- * address into main (the first step of a backtrace), globals and the thread
- * count must agree. Full backtraces and typed variable values are to be
- * compared the same way once the unwinder and value layers exist.
+ * address into main, globals, the thread count and core's backtrace (module,
+ * function and offset of every frame, through libc to _start) must agree.
+ * Typed variable values are to be compared the same way once the value layer
+ * exists.
  */
 
 const registry = Registry.discover([path.join(repoRoot, 'node_modules')]);
@@ -28,6 +29,20 @@ interface Snapshot {
   readonly watched: bigint;
   readonly known: string;
   readonly threads: number;
+  /** `module:function+offset` of every frame, innermost first. */
+  readonly backtrace: readonly string[];
+}
+
+/** Core's stack walk of a thread, as module-relative names (ASLR and Valgrind move libraries). */
+async function backtrace(target: Target, thread: Thread): Promise<string[]> {
+  const program = new ProgramSymbols(target);
+  const stack = await standardWalker(target, program).walkStack(thread);
+  const out: string[] = [];
+  for (const f of stack.frames) {
+    const sym = await program.symbolAt(f.lookupPc);
+    out.push(sym ? `${sym.module.name}:${sym.name}+0x${(f.pc - sym.start).toString(16)}` : `?:0x${f.pc.toString(16)}`);
+  }
+  return out;
 }
 
 async function snapshot(target: Target, syms: Map<string, bigint>): Promise<Snapshot> {
@@ -46,6 +61,7 @@ async function snapshot(target: Target, syms: Map<string, bigint>): Promise<Snap
     watched: await target.readUnsigned(syms.get('watched')!, 8),
     known: await target.readString(syms.get('known_bytes')!),
     threads: (await target.threads()).length,
+    backtrace: await backtrace(target, th),
   };
 }
 
@@ -87,5 +103,7 @@ for (const [name, needs, start] of [['gdbserver', GDBSERVER_NEEDS, startGdbserve
     const main = syms.get('main')!;
     t.true(a.returnAddress > main && a.returnAddress < main + 0x200n, 'called from main');
     t.is(a.threads, 3);
+    t.deepEqual(a.backtrace.map((f) => f.replace(/\+0x[0-9a-f]+$/, '')).slice(0, 2), ['gdb-fixture:checkpoint', 'gdb-fixture:main']);
+    t.regex(a.backtrace.at(-1)!, /^gdb-fixture:_start\+/);
   });
 }
