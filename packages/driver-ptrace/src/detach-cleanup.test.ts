@@ -13,7 +13,7 @@ function procStatus(pid: number, field: string): string | undefined {
   return new RegExp(`\\n${field}:\\s*(\\S+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
 }
 
-async function running(pid: number, out: string): Promise<void> {
+async function running(_pid: number, out: string): Promise<void> {
   await until(() => lastBeat(out) > 0, 10_000, 'the first beat');
 }
 

@@ -87,7 +87,7 @@ test('system call entries and exits, and thread exits while memory is still ther
     });
     target.on('thread-exited', async ({ tid }) => {
       exitedThread++;
-      t.is(tid, target.pid);
+      t.is(tid, target.pid!);
     });
     const r = await target.monitor();
     t.deepEqual(r.status, { code: 0 });

@@ -16,7 +16,7 @@ test('a launched program stops at the first instruction of its dynamic loader', 
   await target.open();
   try {
     const [th] = await target.threads();
-    t.is(th!.tid, target.pid);
+    t.is(th!.tid, target.pid!);
     const ld = (await target.modules()).find((m) => m.name.startsWith('ld-linux'))!;
     const entry = BigInt(/Entry point address:\s+(0x[0-9a-f]+)/.exec(run('readelf', ['-h', ld.path]))![1]!);
     t.is(await th!.pc(), ld.bias + entry, 'pc = ld.so entry (readelf) + its load bias');

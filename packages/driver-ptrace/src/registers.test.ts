@@ -9,7 +9,7 @@ test('user_regs_struct round-trips through a RegisterSet (27 fields, rip at 16)'
   const set = toRegisterSet(X86_64, gpr, undefined, undefined);
   t.is(set.get('r15'), 0x10abn);
   t.is(set.get('rip'), 17n * 0x1000n + 0xabn);
-  t.is(pcOf(gpr), set.get('rip'));
+  t.is(pcOf(gpr), set.get('rip')!);
   t.is(set.get('fs_base'), 22n * 0x1000n + 0xabn);
   t.is(set.get('cs'), (18n * 0x1000n + 0xabn) & 0xffffn, 'segment registers are 16 bits');
   set.set('rbx', 0x1122334455667788n);
