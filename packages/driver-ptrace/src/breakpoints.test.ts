@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { run } from '@stackdb/test-support';
-import type { StopEvent } from '@stackdb/core';
+import { ProbeManager, type StopEvent } from '@stackdb/core';
 import { PtraceTarget } from './index.js';
 import { fixture, nmAddress, nmSize, runtimeAddress, tmpDir } from './test-support/harness.js';
 
@@ -132,5 +132,35 @@ test('a hardware execute breakpoint is reported and stepped over; -s refuses it'
   } finally {
     await soft.kill();
     await soft.close();
+  }
+});
+
+test("core's probe layer on this driver: pre/post handlers, register actions, a function-return probe", async (t) => {
+  const out = path.join(tmpDir(), 'out');
+  const target = PtraceTarget.launch([loop, '2'], { stdout: out });
+  await target.open();
+  try {
+    const probes = ProbeManager.for(target);
+    const probe = await runtimeAddress(target, loop, 'probe_me');
+    let posts = 0;
+    let returned: bigint | undefined;
+    await probes.breakpoint(probe, {
+      pre: () => ({ action: 'set-registers', values: { rdi: 99n } }),
+      post: () => {
+        posts++;
+      },
+    });
+    await probes.functionReturn(probe, {
+      exit: async (hit) => {
+        returned = await hit.thread.register('rax');
+      },
+    });
+    const r = await target.monitor();
+    t.deepEqual(r.status, { code: 0 });
+    t.is(posts, 1);
+    t.is(returned, 100n);
+    t.regex(fs.readFileSync(out, 'utf8'), /probe 100\n/);
+  } finally {
+    await target.close();
   }
 });
