@@ -4,6 +4,7 @@
  * point at, where is the definition of this declared struct, which file is
  * decl_file 3).
  */
+import { DwarfError } from '../../errors.js';
 import type { DwarfContext } from '../context.js';
 import { DW_AT, DW_TAG, isCxxLanguage } from '../constants.js';
 import type { AttrValue } from '../die.js';
@@ -131,9 +132,10 @@ export class Model implements SymbolHost, UnitHost {
   /** Builds (once) the scope tree of a unit, with every function's scope. */
   unitScope(unit: CompileUnit): Scope {
     if (!unit.expandedScope) {
-      const r = { ctx: unit.ctx, unit: unit.index, die: unit.ctx.dies(unit.index).root()! };
-      if (!r.die) throw unit.ctx.dies(unit.index).error!;
-      unit.expandedScope = buildScope(this, r, 'unit', undefined, undefined);
+      const dr = unit.ctx.dies(unit.index);
+      const die = dr.root();
+      if (!die) throw dr.error ?? new DwarfError('ERR_DWARF_FORMAT', 'unit without a root DIE', { file: unit.ctx.path, section: unit.ctx.unit(unit.index).sectionName, offset: unit.header.dieOffset });
+      unit.expandedScope = buildScope(this, { ctx: unit.ctx, unit: unit.index, die }, 'unit', undefined, undefined);
     }
     return unit.expandedScope;
   }
