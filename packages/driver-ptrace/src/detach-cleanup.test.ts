@@ -110,3 +110,21 @@ for (const mode of ['signal', 'exit'] as const) {
     }
   });
 }
+
+test('monitor returns when its AbortSignal fires, with the target paused', async (t) => {
+  const out = path.join(tmpDir(), 'out');
+  const target = PtraceTarget.launch([spin, '1000'], { stdout: out });
+  await target.open();
+  try {
+    const r = await target.monitor({ signal: AbortSignal.timeout(200) });
+    t.is(r.reason, 'aborted');
+    t.is(target.status, 'paused');
+    t.true(lastBeat(out) > 0, 'it ran meanwhile');
+    const frozen = lastBeat(out);
+    await new Promise((r2) => setTimeout(r2, 100));
+    t.is(lastBeat(out), frozen, 'and is stopped now');
+  } finally {
+    await target.kill();
+    await target.close();
+  }
+});
