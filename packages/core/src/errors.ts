@@ -67,7 +67,7 @@ export class RegisterError extends StackdbError {
 
 /** Attaching to or launching a target failed (no such process, permission, exec failure...). */
 export class AttachError extends StackdbError {
-  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: string, message: string, options: { cause?: unknown; exitCode?: number } = {}) {
     super(code, message, options);
   }
 }

@@ -62,8 +62,7 @@ export interface PtraceTargetOptions {
  * system call events, and signal pass-through.
  */
 export class PtraceTarget extends Target {
-  /** `-s` was given: hardware execute breakpoints are refused. */
-  readonly softBreakpoints: boolean;
+  private readonly softOnly: boolean;
   private readonly request: PtraceRequest;
   private readonly rootPrefix?: string;
   private ctl?: ProcessControl;
@@ -74,7 +73,7 @@ export class PtraceTarget extends Target {
   constructor(opts: PtraceTargetOptions) {
     super({ id: opts.id ?? opts.spec?.id ?? 1, driver: 'ptrace', arch: X86_64, capabilities: PTRACE_CAPABILITIES, ...(opts.spec ? { spec: opts.spec } : {}), memoryCacheLine: 1024 });
     this.request = opts.request;
-    this.softBreakpoints = opts.softBreakpoints ?? opts.spec?.common.softBreakpoints ?? false;
+    this.softOnly = opts.softBreakpoints ?? opts.spec?.common.softBreakpoints ?? false;
     const prefix = opts.rootPrefix ?? opts.spec?.common.debugfileRootPrefix;
     if (prefix !== undefined) this.rootPrefix = prefix;
     if (opts.request.kind === 'attach') this.pidValue = opts.request.pid;
@@ -93,6 +92,11 @@ export class PtraceTarget extends Target {
   /** A target that launches `argv` (searched in PATH) when opened. */
   static launch(argv: readonly string[], opts: Omit<PtraceTargetOptions, 'request'> & LaunchOptions = {}): PtraceTarget {
     return new PtraceTarget({ ...opts, request: { kind: 'launch', plan: launchPlan(argv, opts) } });
+  }
+
+  /** `-s` (or the `softBreakpoints` option): hardware execute breakpoints are refused. */
+  override get softBreakpoints(): boolean {
+    return this.softOnly;
   }
 
   /** The process id, once known. */

@@ -44,9 +44,9 @@ export async function withInterrupt<T>(onInterrupt: () => void, fn: () => Promis
 
 /** Pauses, removes traps and detaches every registered target. */
 export async function cleanupAll(): Promise<void> {
-  const all = [...targets];
-  targets.clear();
-  await Promise.all(all.map(async (t) => {
+  // Targets stay registered until they are clean, so the exit hook still sees
+  // the ones an interrupted cleanup did not reach.
+  await Promise.all([...targets].map(async (t) => {
     try {
       await t.close();
     } catch {
@@ -56,6 +56,7 @@ export async function cleanupAll(): Promise<void> {
         /* nothing more can be done */
       }
     }
+    targets.delete(t);
   }));
 }
 

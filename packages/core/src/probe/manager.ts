@@ -57,7 +57,7 @@ export class ProbeManager implements StopHandler {
   static for(target: Target): ProbeManager {
     let m = ProbeManager.managers.get(target);
     if (!m) {
-      m = new ProbeManager(target, target.spec?.common.softBreakpoints ?? false);
+      m = new ProbeManager(target, target.softBreakpoints);
       ProbeManager.managers.set(target, m);
     }
     return m;

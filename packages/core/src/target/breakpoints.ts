@@ -185,6 +185,11 @@ export class HardwareDebugSlots {
     }
   }
 
+  /** Forgets every slot without touching the target (its image or threads are gone). */
+  forgetAll(): void {
+    this.slots.fill(undefined);
+  }
+
   /** Programs the all-thread slots on a newly created thread. */
   async applyToThread(tid: number): Promise<void> {
     for (let i = 0; i < this.slots.length; i++) {

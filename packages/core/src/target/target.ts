@@ -119,6 +119,8 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   /** Threads that stopped on an execute hardware breakpoint (slot) and must step past it. */
   private readonly onHwBreakpoint = new Map<number, number>();
   private exitStatus?: ExitStatus;
+  /** Set once detach() starts: from then on nothing resumes the target. */
+  private detaching?: Promise<void>;
 
   constructor(init: TargetInit) {
     super();
@@ -145,6 +147,11 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     return this.exitStatus;
   }
 
+  /** `-s`: code probes must use software breakpoints (drivers may override). */
+  get softBreakpoints(): boolean {
+    return this.spec?.common.softBreakpoints ?? false;
+  }
+
   /** The default address space for reads and writes. */
   get defaultSpace(): AddressSpace {
     return VIRTUAL_SPACE;
@@ -169,12 +176,18 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     this.afterStop();
   }
 
-  /** Resumes every thread; threads sitting on breakpoints step over them first. */
+  /**
+   * Resumes every thread; threads sitting on breakpoints step over them first.
+   * When stop events are pending (reported earlier, or raised while stepping over
+   * a breakpoint) the target stays paused and the next {@link wait} returns them.
+   */
   async resume(): Promise<void> {
+    if (this.detaching) return;
     this.requireStatus('paused', 'resume');
     this.requireExecution('resume');
-    if (this.pending.length) throw new TargetStateError(`${this.name} has unhandled stop events: call wait() first`);
+    if (this.pending.length) return;
     await this.stepOverBreakpoints();
+    if (this.pending.length || this.detaching) return;
     const signals = new Map(this.pendingSignals);
     this.pendingSignals.clear();
     this.invalidate();
@@ -188,7 +201,10 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     if (!this.capabilities.singleStep) throw new NotSupportedError('single-step', this.driver);
     const tid = typeof thread === 'number' ? thread : thread.tid;
     await this.thread(tid);
-    return this.stepPastBreakpoint(tid);
+    const events = await this.stepPastBreakpoint(tid);
+    // Anything but the step itself (a signal, an exit) is handled by the next wait().
+    this.pending.push(...events.filter((e) => e.kind !== 'step'));
+    return events;
   }
 
   /**
@@ -237,6 +253,10 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
 
   private async monitorLoop(signal: AbortSignal): Promise<MonitorResult> {
     for (;;) {
+      if (this.detaching) {
+        await this.detaching;
+        return { reason: 'detached' };
+      }
       if (this.statusValue === 'exited') return this.exitStatus ? { reason: 'exited', status: this.exitStatus } : { reason: 'exited' };
       if (this.statusValue === 'detached' || this.statusValue === 'closed') return { reason: 'detached' };
       if (signal.aborted) {
@@ -257,13 +277,27 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
 
   /** Removes every probe and breakpoint, restores debug registers, and lets the target go. */
   async detach(): Promise<void> {
+    if (this.detaching) return this.detaching;
     if (this.statusValue === 'detached' || this.statusValue === 'closed' || this.statusValue === 'exited') return;
-    if (this.statusValue === 'running') await this.pause();
-    for (const o of this.overlays) await o.detach();
-    await this.removeAllTraps();
-    this.invalidate();
-    await this._detach();
-    this.setStatus('detached');
+    const run = async () => {
+      if (this.statusValue === 'running') await this.pause();
+      for (const o of this.overlays) await o.detach();
+      await this.removeAllTraps();
+      this.invalidate();
+      // Signals the target received and nobody suppressed go with it.
+      const signals = new Map(this.pendingSignals);
+      for (const ev of this.pending.splice(0)) if (ev.kind === 'signal' && !signals.has(ev.tid)) signals.set(ev.tid, ev.signal);
+      this.pendingSignals.clear();
+      await this._detach(signals);
+      this.setStatus('detached');
+    };
+    const done = run();
+    this.detaching = done;
+    // A failed detach may be retried; a finished one keeps the flag for good.
+    done.catch(() => {
+      if (this.detaching === done) this.detaching = undefined;
+    });
+    await done;
   }
 
   /** Kills the target. */
@@ -473,6 +507,19 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     for (const ev of events) {
       if (ev.kind === 'breakpoint') this.onBreakpoint.set(ev.tid, ev.address);
       if (ev.kind === 'hw-debug' && ev.access === 'exec') this.onHwBreakpoint.set(ev.tid, ev.slot);
+      if (ev.kind === 'thread-created') await this.hwSlots.applyToThread(ev.tid);
+      if (ev.kind === 'exec') {
+        // The new image has neither our breakpoints nor our debug registers.
+        this.swBreakpoints.forgetAll();
+        this.hwSlots.forgetAll();
+        this.onBreakpoint.clear();
+        this.onHwBreakpoint.clear();
+      }
+      if (ev.kind === 'exited') {
+        this.exitStatus = ev.status;
+        this.swBreakpoints.forgetAll();
+        this.setStatus('exited');
+      }
       let consumed = false;
       for (const h of this.stopHandlers) {
         const r = await h.handleStop(this, ev);
@@ -492,7 +539,6 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     switch (ev.kind) {
       case 'thread-created': {
         const thread = await this.thread(ev.tid).catch(() => undefined);
-        await this.hwSlots.applyToThread(ev.tid);
         if (thread) this.emit('thread-created', { thread, parentTid: ev.parentTid });
         return undefined;
       }
@@ -506,8 +552,6 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
         this.emit('fork', { thread: await this.thread(ev.tid), childPid: ev.childPid, vfork: ev.kind === 'vfork' });
         return undefined;
       case 'exec':
-        this.swBreakpoints.forgetAll();
-        this.onBreakpoint.clear();
         this.emit('exec', ev.path === undefined ? { thread: await this.thread(ev.tid) } : { thread: await this.thread(ev.tid), path: ev.path });
         return undefined;
       case 'signal': {
@@ -523,9 +567,6 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
         this.emit('syscall-exit', { thread: await this.thread(ev.tid), nr: ev.nr, ret: ev.ret });
         return undefined;
       case 'exited':
-        this.exitStatus = ev.status;
-        this.swBreakpoints.forgetAll();
-        this.setStatus('exited');
         this.emit('exited', { status: ev.status });
         return 'stop';
       case 'interrupted':
@@ -603,8 +644,8 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   protected _configureEvents(_interests: ReadonlySet<EventInterest>): Promise<void> {
     return Promise.resolve();
   }
-  /** Let the target go, leaving it running as it was before attach. */
-  protected abstract _detach(): Promise<void>;
+  /** Let the target go, leaving it running as it was before attach, delivering the given signals (tid → signal). */
+  protected abstract _detach(signals: ReadonlyMap<number, number>): Promise<void>;
   protected _kill(): Promise<void> {
     throw new NotSupportedError('kill', this.driver);
   }
