@@ -262,6 +262,36 @@ stubTest('libc appears among the modules once the program runs, at the bias /pro
   });
 });
 
+// --------------------------------------------------------- signals and exit
+
+stubTest('a signal stops the program with its Linux number, and is delivered on resume', async (t) => {
+  await withTarget({}, async ({ stub, target }) => {
+    await target.resume();
+    process.kill(stub.pid, 'SIGUSR1');
+    const { events } = await target.wait();
+    t.deepEqual(events, [{ kind: 'signal', tid: stub.pid, signal: 10 }]);
+    // Delivered (the default action ends the program), the stub reports the death.
+    await target.resume();
+    const end = await target.wait();
+    t.deepEqual(end.events, [{ kind: 'exited', status: { signal: 10 } }]);
+    t.is(target.status, 'exited');
+    t.deepEqual(target.exit, { signal: 10 });
+  });
+});
+
+stubTest('a program that exits reports its exit code', async (t) => {
+  await withTarget({ threads: 1 }, async ({ target, syms }) => {
+    await target.swBreakpoints.insert(syms.get('checkpoint')!);
+    await target.resume();
+    only((await target.wait()).events, 'breakpoint');
+    await target.swBreakpoints.remove(syms.get('checkpoint')!);
+    await target.write(syms.get('exit_code')!, Uint8Array.of(7, 0, 0, 0, 0, 0, 0, 0));
+    await target.resume();
+    t.deepEqual((await target.wait()).events, [{ kind: 'exited', status: { code: 7 } }]);
+    t.deepEqual(target.exit, { code: 7 });
+  });
+});
+
 // ---------------------------------------------------------- detach and kill
 
 stubTest('detach removes breakpoints and leaves the program running', async (t) => {

@@ -131,6 +131,18 @@ serialStub('vgdb: a write watchpoint (memcheck\'s Z2) reports the watched addres
   });
 });
 
+serialStub('vgdb: a program that exits reports its exit code', async (t) => {
+  await withTarget(0, async ({ target, syms }) => {
+    await target.swBreakpoints.insert(syms.get('checkpoint')!);
+    await target.resume();
+    await target.wait();
+    await target.swBreakpoints.remove(syms.get('checkpoint')!);
+    await target.write(syms.get('exit_code')!, Uint8Array.of(3, 0, 0, 0, 0, 0, 0, 0));
+    await target.resume();
+    t.deepEqual((await target.wait()).events, [{ kind: 'exited', status: { code: 3 } }]);
+  });
+});
+
 serialStub('vgdb: monitor commands return Valgrind\'s output', async (t) => {
   await withTarget(0, async ({ target }) => {
     const out = await target.client.monitor('v.info n_errs_found');

@@ -2,7 +2,8 @@
  * The program the gdb driver's tests debug through gdbserver and Valgrind.
  * Usage: fixture [NTHREADS]. It starts NTHREADS busy workers, waits until all
  * run, prints "ready", then calls checkpoint(i) and touch_watched(i * 10) and
- * prints "tick i" every 20 ms, forever.
+ * prints "tick i" every 20 ms, until a debugger sets exit_code (>= 0): it then
+ * exits with that code.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@ char scratch[64];
 /* Written by touch_watched(): the target of a hardware watchpoint. */
 volatile long watched;
 volatile long counter;
+/* A debugger writes the code the program should exit with. */
+volatile long exit_code = -1;
 static pthread_barrier_t barrier;
 
 /* Code that never runs: a safe place for a breakpoint nobody reaches. */
@@ -52,10 +55,11 @@ int main(int argc, char **argv) {
   }
   pthread_barrier_wait(&barrier);
   printf("ready pid=%d threads=%d\n", getpid(), n + 1);
-  for (long i = 1;; i++) {
+  for (long i = 1; exit_code < 0; i++) {
     checkpoint(i);
     touch_watched(i * 10);
     printf("tick %ld\n", i);
     usleep(20000);
   }
+  return (int)exit_code;
 }

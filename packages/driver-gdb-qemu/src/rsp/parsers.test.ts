@@ -1,4 +1,5 @@
 import test from 'ava';
+import { cacheLineFor } from '../gdb-target.js';
 import { parseAuxv, parseProcMaps, parseSvr4 } from '../images.js';
 import { buildLayout, defaultX86_64Layout, layoutFromDescription } from './register-layout.js';
 import { gdbToLinuxSignal, linuxToGdbSignal } from './signals.js';
@@ -28,11 +29,15 @@ test('stop replies: T with registers, thread, core and reasons', (t) => {
 test('stop replies: S, W, X, w, N and malformed ones', (t) => {
   t.deepEqual(parseStopReply('S0b'), { kind: 'signal', signal: 11, registers: new Map() });
   t.deepEqual(parseStopReply('W00'), { kind: 'exited', code: 0 });
+  // gdbserver writes exit statuses without padding.
+  t.deepEqual(parseStopReply('W7;process:b60'), { kind: 'exited', code: 7, pid: 0xb60 });
+  t.deepEqual(parseStopReply('Xb'), { kind: 'killed', signal: 11 });
+  t.true(isStopReply('W7;process:b60'));
   t.deepEqual(parseStopReply('W01;process:2a'), { kind: 'exited', code: 1, pid: 42 });
   t.deepEqual(parseStopReply('X09'), { kind: 'killed', signal: 9 });
   t.deepEqual(parseStopReply('w00;p1.2'), { kind: 'thread-exited', code: 0, thread: { pid: 1, tid: 2 } });
   t.deepEqual(parseStopReply('N'), { kind: 'no-resumed' });
-  for (const bad of ['', 'T', 'Tzz', 'W01;bogus', 'S05x', 'Q05', 'T05thread:zz;']) t.is(parseStopReply(bad), undefined, bad);
+  for (const bad of ['', 'T', 'Tzz', 'W', 'W01;bogus', 'Wzz', 'S05x', 'Q05', 'T05thread:zz;']) t.is(parseStopReply(bad), undefined, bad);
   t.true(isStopReply('T05thread:1;'));
   t.false(isStopReply('OK'));
   t.false(isStopReply('E01'));
@@ -120,4 +125,14 @@ test('/proc/PID/maps, auxv and SVR4 library lists', (t) => {
     { path: '/lib/x86_64-linux-gnu/libc.so.6', bias: 0x7ffff7d00000n },
     { path: 'linux-vdso.so.1', bias: 0x7ffff7fc8000n },
   ]);
+});
+
+test('the memory cache line fits one reply and --memcache-mmap-size', (t) => {
+  const MB = 1024 * 1024;
+  t.is(cacheLineFor(9199, 128 * MB), 1024, 'gdbserver: the preferred line');
+  t.is(cacheLineFor(2032, 128 * MB), 1024, 'QEMU');
+  t.is(cacheLineFor(500, 128 * MB), 256, 'a small stub: one reply');
+  t.is(cacheLineFor(9199, MB), 256, '4096 lines in 1 MB');
+  t.is(cacheLineFor(9199, 0), 0, 'disabled');
+  t.is(cacheLineFor(9199, 32 * 1024), 0, 'lines too small to be worth it');
 });

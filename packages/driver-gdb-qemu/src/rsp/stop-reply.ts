@@ -34,16 +34,22 @@ export type StopReply =
 export function isStopReply(payload: string): boolean {
   const c = payload[0];
   if (c === 'N') return payload.length === 1;
-  return (c === 'S' || c === 'T' || c === 'W' || c === 'X' || c === 'w') && isHex(payload.slice(1, 3));
+  if (c === 'W' || c === 'X' || c === 'w') return /^.[0-9a-fA-F]+(;|$)/.test(payload);
+  return (c === 'S' || c === 'T') && isHex(payload.slice(1, 3));
 }
 
-/** Decodes a stop reply; undefined when it is malformed. Unknown `T` fields are skipped, as the protocol requires. */
+/**
+ * Decodes a stop reply; undefined when it is malformed. Unknown `T` fields are
+ * skipped, as the protocol requires. `S` and `T` carry two hex digits; exit
+ * statuses (`W`, `X`, `w`) come as short as gdbserver writes them (`W7`).
+ */
 export function parseStopReply(payload: string): StopReply | undefined {
   const c = payload[0];
   if (c === 'N' && payload.length === 1) return { kind: 'no-resumed' };
-  const value = parseHexInt(payload.slice(1, 3));
+  const digits = c === 'W' || c === 'X' || c === 'w' ? Math.max(1, payload.indexOf(';') < 0 ? payload.length - 1 : payload.indexOf(';') - 1) : 2;
+  const value = parseHexInt(payload.slice(1, 1 + digits));
   if (value === undefined) return undefined;
-  const rest = payload.slice(3);
+  const rest = payload.slice(1 + digits);
   switch (c) {
     case 'S':
       return rest === '' ? { kind: 'signal', signal: value, registers: new Map() } : undefined;
