@@ -103,7 +103,7 @@ export class GdbTarget extends Target {
   readonly client: RspClient;
   readonly helper?: StubHelper;
   readonly mainFilename?: string;
-  private readonly softBreakpoints: boolean;
+  private readonly memoryBreakpoints: boolean;
   private readonly rootPrefix?: string;
   private readonly interruptTimeoutMs: number;
   private readonly stepTimeoutMs: number;
@@ -148,7 +148,7 @@ export class GdbTarget extends Target {
     if (opts.mainFilename !== undefined) this.mainFilename = opts.mainFilename;
     if (opts.rootPrefix !== undefined) this.rootPrefix = opts.rootPrefix;
     // A machine's own int3 is the guest kernel's business: there -s keeps the stub's Z0, which is a software breakpoint too.
-    this.softBreakpoints = (opts.softBreakpoints ?? false) && !opts.helper?.machine;
+    this.memoryBreakpoints = (opts.softBreakpoints ?? false) && !opts.helper?.machine;
     if (opts.softBreakpoints && opts.helper?.machine) log.warnopt(1, '-s: breakpoints in a machine stay with the stub (Z0); an int3 in guest memory would trap into the guest');
     this.interruptTimeoutMs = opts.interruptTimeoutMs ?? 10_000;
     this.stepTimeoutMs = opts.stepTimeoutMs ?? 30_000;
@@ -269,7 +269,17 @@ export class GdbTarget extends Target {
     return this.toEvents(this.parse(text), { tid, from });
   }
 
-  protected override async _detach(): Promise<void> {
+  /**
+   * Detaches (`D;PID` under multiprocess, else `D`). A stub that takes
+   * `QProgramSignals` is first told which signals may go to the program: gdbserver
+   * then delivers a thread's pending stop signal on detach only when core asks
+   * for it (core passes the signals nobody suppressed).
+   */
+  protected override async _detach(signals: ReadonlyMap<number, number>): Promise<void> {
+    if (this.client.features.supported.get('QProgramSignals') === true) {
+      const pass = [...new Set(signals.values())].map((s) => linuxToGdbSignal(s).toString(16));
+      await this.client.ok(`QProgramSignals:${pass.join(';')}`);
+    }
     const pids = this.pids();
     if (pids.length) for (const pid of pids) await this.client.detach(pid);
     else await this.client.detach();
@@ -497,7 +507,7 @@ export class GdbTarget extends Target {
   // ---------------------------------------------------------------- breakpoints
 
   override async _insertSwBreakpoint(address: Addr): Promise<Uint8Array> {
-    if (!this.softBreakpoints && !this.client.pointUnsupported(PointType.Software)) {
+    if (!this.memoryBreakpoints && !this.client.pointUnsupported(PointType.Software)) {
       const original = new Uint8Array(1);
       if ((await this.stubRead(address, original)) < 1) throw new MemoryError(address, 0, `cannot insert a breakpoint at 0x${address.toString(16)}`);
       if (await this.client.insertPoint(PointType.Software, address, 1)) {

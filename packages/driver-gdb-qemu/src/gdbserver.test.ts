@@ -279,6 +279,29 @@ stubTest('a signal stops the program with its Linux number, and is delivered on 
   });
 });
 
+for (const deliver of [true, false]) {
+  stubTest(`a signal ${deliver ? 'nobody suppressed goes with detach' : 'a listener suppressed stays out on detach'}`, async (t) => {
+    await withTarget({}, async ({ stub, target }) => {
+      target.on('signal', (e) => {
+        e.deliver = deliver;
+      });
+      await target.resume();
+      process.kill(stub.pid, 'SIGUSR1');
+      t.deepEqual((await target.wait()).events, [{ kind: 'signal', tid: stub.pid, signal: 10 }]);
+      await target.detach();
+      if (deliver) {
+        // SIGUSR1's default action ends the program.
+        for (let i = 0; i < 250 && stub.alive(); i++) await new Promise((r) => setTimeout(r, 20));
+        t.false(stub.alive());
+      } else {
+        const n = Number(/tick (\d+)\n(?![\s\S]*tick)/.exec(stub.output())?.[1] ?? 0);
+        await stub.waitFor(new RegExp(`tick ${n + 3}\n`));
+        t.true(stub.alive());
+      }
+    });
+  });
+}
+
 stubTest('a program that exits reports its exit code', async (t) => {
   await withTarget({ threads: 1 }, async ({ target, syms }) => {
     await target.swBreakpoints.insert(syms.get('checkpoint')!);
