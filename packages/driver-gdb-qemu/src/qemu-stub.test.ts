@@ -9,7 +9,7 @@ import { systemTest } from '@stackdb/test-support';
 import { GdbTarget } from './gdb-target.js';
 import type { StubHelper } from './helper.js';
 import { RspClient } from './rsp/client.js';
-import { freePort } from './test-support/stubs.js';
+import { freePort, listening } from './test-support/stubs.js';
 
 /*
  * QEMU 7.2's gdbstub with no guest at all: a paused (-S) PC that has not run
@@ -64,7 +64,7 @@ systemTest(test, 'QEMU\'s stub: acks kept, vCPUs as threads, control registers, 
   const qemu = spawn('qemu-system-x86_64', ['-machine', 'pc', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults', '-smp', '2', '-bios', BIOS, '-gdb', `unix:${sock},server=on,wait=off`, '-qmp', `tcp:127.0.0.1:${qmpPort},server=on,wait=off`], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => qemu.once('exit', () => resolve()));
   try {
-    for (let i = 0; i < 500 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 3000 && !(fs.existsSync(sock) && listening(qmpPort)); i++) await new Promise((r) => setTimeout(r, 10));
     const client = await RspClient.connect({ kind: 'unix', path: sock });
     t.false(client.features.noAck, 'QEMU 7.2 offers no QStartNoAckMode');
     t.true(client.features.multiprocess);
@@ -94,7 +94,7 @@ systemTest(test, 'QEMU\'s stub: acks kept, vCPUs as threads, control registers, 
     t.is(((await qmp(qmpPort, 'query-status')).return as { status: string }).status, 'prelaunch', 'not yet started (-S)');
     await target.close();
     let status = '';
-    for (let i = 0; i < 100 && status !== 'running'; i++) {
+    for (let i = 0; i < 1000 && status !== 'running'; i++) {
       status = ((await qmp(qmpPort, 'query-status')).return as { status: string }).status;
       if (status !== 'running') await new Promise((r) => setTimeout(r, 20));
     }
