@@ -641,10 +641,13 @@ export class GdbTarget extends Target {
     return stop.kind === 'signal' && (stop.signal === SIGINT || stop.signal === 0) && !stop.reason;
   }
 
-  /** The pc of a stopped thread: from the stop reply's expedited registers, else fetched. */
+  /**
+   * The pc of a stopped thread: from the stop reply's expedited registers, else
+   * with `p` (one register rather than QEMU's kilobyte of `g`), else from `g`.
+   */
   private async stopPc(stop: Extract<StopReply, { kind: 'signal' }>, tid: number): Promise<Addr> {
     const rip = this.client.layout.byArchName('rip')!;
-    const sent = stop.registers.get(rip.regnum);
+    const sent = stop.registers.get(rip.regnum) ?? (await this.client.readRegister(this.idOf(tid), rip.regnum));
     if (sent && sent.length === rip.size) return leValue(sent);
     return (await this._getRegisters(tid)).require('rip');
   }

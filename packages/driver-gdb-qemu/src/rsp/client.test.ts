@@ -202,6 +202,17 @@ test('run-length encoded register replies and unavailable registers', async (t) 
   t.is(block.unavailable.subarray(0, -8).some((x) => x), false);
 });
 
+test('p reads one register; a stub without p is remembered', async (t) => {
+  const { client, tr } = await connect(simpleStub((req) => (req === 'p10' ? '7856341200000000' : req === 'p11' ? 'xxxxxxxx' : '')));
+  t.deepEqual(await client.readRegister({ pid: 1, tid: 1 }, 16), Uint8Array.of(0x78, 0x56, 0x34, 0x12, 0, 0, 0, 0));
+  t.is(await client.readRegister({ pid: 1, tid: 1 }, 17), undefined, 'unavailable');
+  const { client: c2, tr: tr2 } = await connect(simpleStub(() => ''));
+  t.is(await c2.readRegister({ pid: 1, tid: 1 }, 16), undefined);
+  t.is(await c2.readRegister({ pid: 1, tid: 1 }, 16), undefined);
+  t.is(tr2.requests.filter((r) => r.startsWith('p')).length, 1, 'asked once');
+  t.true(tr.requests.includes('Hgp1.1'));
+});
+
 test('thread lists through qfThreadInfo/qsThreadInfo, and qXfer:threads with names', async (t) => {
   const { client } = await connect(simpleStub((req) => (req === 'qfThreadInfo' ? 'mp1.1,p1.2' : req === 'qsThreadInfo' ? 'l' : '')));
   t.deepEqual(await client.threads(), [{ id: { pid: 1, tid: 1 } }, { id: { pid: 1, tid: 2 } }]);

@@ -270,6 +270,25 @@ export class RspClient {
     return { bytes, unavailable };
   }
 
+  /**
+   * `p`: one register of a thread (little-endian bytes); undefined when the stub
+   * has no `p` or sends the register as unavailable (`xx…`).
+   */
+  async readRegister(id: ThreadId, regnum: number): Promise<Uint8Array | undefined> {
+    if (this.probed.get('p') === false) return undefined;
+    await this.selectThread('g', id);
+    let r: string;
+    try {
+      r = await this.text(`p${hexNum(regnum)}`);
+    } catch (err) {
+      if (!(err instanceof UnsupportedPacketError)) throw err;
+      this.probed.set('p', false);
+      return undefined;
+    }
+    this.probed.set('p', true);
+    return fromHex(r);
+  }
+
   /** `G`: writes all registers of a thread. */
   async writeRegisters(id: ThreadId, bytes: Uint8Array): Promise<void> {
     await this.selectThread('g', id);
