@@ -35,3 +35,7 @@ export * from './symbols/program.js';
 export * from './arch/paging.js';
 export * from './unwind/steppers/cfi.js';
 export * from './unwind/steppers/orc.js';
+export * from './values/value.js';
+export * from './values/format.js';
+export * from './values/frame-scope.js';
+export * from './unwind/backtrace.js';

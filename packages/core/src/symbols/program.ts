@@ -1,4 +1,4 @@
-import { CfiTable, OrcTable, type Binfile, type ElfSymbol } from '@stackdb/dwdebug';
+import { binfileDwarfSections, CfiTable, DebugFile, OrcTable, type Binfile, type ElfSymbol, type FunctionAt, type SourceLine } from '@stackdb/dwdebug';
 import { LookupError } from '../errors.js';
 import type { Target } from '../target/target.js';
 import type { Addr, LoadedModule } from '../target/types.js';
@@ -7,6 +7,18 @@ import { openBinfile } from './binfiles.js';
 
 const cfiTables = new WeakMap<Binfile, CfiTable | null>();
 const orcTables = new WeakMap<Binfile, OrcTable | null>();
+const debugFiles = new WeakMap<Binfile, Promise<DebugFile | undefined>>();
+
+/** What is known about a code address: its module, ELF symbol, function (with inlined calls) and line. */
+export interface CodeLocation {
+  readonly address: Addr;
+  readonly module?: LoadedModule;
+  readonly symbol?: ModuleSymbol;
+  /** DWARF: the function, inlined calls and scopes at the address (link-time addresses inside). */
+  readonly function?: FunctionAt;
+  readonly line?: SourceLine;
+  readonly debugFile?: DebugFile;
+}
 
 /** An ELF symbol placed at its runtime address in one module. */
 export interface ModuleSymbol extends AddressSymbol {
@@ -26,7 +38,7 @@ export interface ModuleSymbol extends AddressSymbol {
 export class ProgramSymbols implements SymbolLookup {
   private modulesP?: Promise<LoadedModule[]>;
 
-  constructor(readonly target: Target, readonly opts: { rootPrefix?: string } = {}) {
+  constructor(readonly target: Target, readonly opts: { rootPrefix?: string; loadOptions?: readonly string[] } = {}) {
     target.on('exec', () => this.invalidate());
   }
 
@@ -59,6 +71,39 @@ export class ProgramSymbols implements SymbolLookup {
   /** A module's binary with its debuginfo. */
   binfile(module: LoadedModule): Promise<Binfile | undefined> {
     return openBinfile(module.path, this.opts.rootPrefix ? { rootPrefix: this.opts.rootPrefix } : {});
+  }
+
+  /**
+   * A module's DWARF, loaded once per binary (lazily: a name index first, units
+   * on first use), or undefined when it has none.
+   */
+  async debugFile(module: LoadedModule): Promise<DebugFile | undefined> {
+    const bf = await this.binfile(module);
+    if (!bf) return undefined;
+    let p = debugFiles.get(bf);
+    if (!p) {
+      const sections = binfileDwarfSections(bf);
+      p = sections ? DebugFile.load(sections, this.opts.loadOptions?.length ? { loadOptions: this.opts.loadOptions } : {}).catch(() => undefined) : Promise.resolve(undefined);
+      debugFiles.set(bf, p);
+    }
+    return p;
+  }
+
+  /** Everything known about a runtime code address. */
+  async describe(address: Addr): Promise<CodeLocation> {
+    const module = await this.moduleAt(address);
+    if (!module) return { address };
+    const [symbol, debugFile] = await Promise.all([this.symbolAt(address), this.debugFile(module)]);
+    const link = address - module.bias;
+    const fn = debugFile?.functionAt(link);
+    const line = debugFile?.lineAt(link);
+    return {
+      address, module,
+      ...(symbol ? { symbol } : {}),
+      ...(fn ? { function: fn } : {}),
+      ...(line ? { line } : {}),
+      ...(debugFile ? { debugFile } : {}),
+    };
   }
 
   /** A module's call frame information (`.eh_frame` and `.debug_frame`), built once per binary. */

@@ -20,8 +20,6 @@ export class Frame {
     /** Registers recovered for this frame; unknown ones are absent. */
     readonly registers: RegisterSet,
     readonly init: {
-      /** Canonical frame address, when the stepper computed it. */
-      readonly cfa?: Addr;
       readonly returnAddress: ReturnAddressLocation;
       /** Name of the stepper that produced this frame (from its callee); `thread` for frame 0. */
       readonly stepper: string;
@@ -39,8 +37,16 @@ export class Frame {
   get sp(): Addr {
     return this.registers.require(this.registers.arch.sp);
   }
+  private cfaValue?: Addr;
+
+  /** This frame's canonical frame address, once a stepper computed it (by unwinding this frame). */
   get cfa(): Addr | undefined {
-    return this.init.cfa;
+    return this.cfaValue;
+  }
+
+  /** @internal Set by the walker when unwinding this frame computed its CFA. */
+  setCfa(cfa: Addr): void {
+    this.cfaValue ??= cfa;
   }
   get returnAddress(): ReturnAddressLocation {
     return this.init.returnAddress;
@@ -67,6 +73,7 @@ export class Frame {
 
 /** The outcome of one stepper on one frame (StackwalkerAPI's gcf_*). */
 export type StepResult =
+  /** `cfa`: the canonical frame address of the frame that was unwound (not of the caller). */
   | { readonly status: 'success'; readonly registers: RegisterSet; readonly cfa?: Addr; readonly returnAddress: ReturnAddressLocation; readonly exactPc?: boolean; readonly signalTrampoline?: boolean }
   | { readonly status: 'bottom' }
   | { readonly status: 'not-me' }

@@ -106,8 +106,8 @@ export class Walker {
         lastError = `${stepper.name}: the stack does not progress (sp 0x${sp.toString(16)})`;
         continue;
       }
+      if (r.cfa !== undefined) frame.setCfa(r.cfa);
       const caller = new Frame(frame.thread, frame.index + 1, r.registers, {
-        ...(r.cfa !== undefined ? { cfa: r.cfa } : {}),
         returnAddress: r.returnAddress,
         stepper: stepper.name,
         exactPc: r.exactPc === true,
