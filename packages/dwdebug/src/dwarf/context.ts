@@ -2,7 +2,7 @@ import { DwarfError } from '../errors.js';
 import type { DwarfSections } from '../sections.js';
 import { parseAbbrevTable, type AbbrevTable } from './abbrev.js';
 import { DW_UT } from './constants.js';
-import { DieReader, type AttrValue, type UnitBytes } from './die.js';
+import { DieReader, newScratch, type AttrValue, type UnitBytes } from './die.js';
 import { parseLineHeader, runLineProgram, type LineHeader, type LineTable } from './line.js';
 import { listOffsetAt, parseLoc, parseLocGnuDwo, parseLoclist, parseRanges, parseRnglist, type AddressRange, type ListContext, type LocationListEntry } from './lists.js';
 import { Lru } from './lru.js';
@@ -156,15 +156,16 @@ export class DwarfContext {
     const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
     u = {
       header: h, bytes: data.read(h.offset, h.end - h.offset), base: h.offset, abbrevs: this.abbrevs(h.abbrevOffset),
-      littleEndian: this.littleEndian, file: this.path, sectionName: data.name,
+      littleEndian: this.littleEndian, file: this.path, sectionName: data.name, scratch: newScratch(),
     };
     this.unitCache.set(index, u, u.bytes.length);
     return u;
   }
 
-  /** A reader over a unit's DIEs. */
+  /** A reader over a unit's DIEs (one per unit, reused). */
   dies(index: number): DieReader {
-    return new DieReader(this.unit(index));
+    const u = this.unit(index);
+    return (u.scratch.dies ??= new DieReader(u));
   }
 
   /** The root DIE facts of a unit. */

@@ -4,7 +4,7 @@ import { DwarfError } from '../errors.js';
 import { typeName, declare } from './model/format.js';
 import { strip, StructType, EnumType } from './model/types.js';
 import { FunctionSymbol, VariableSymbol } from './model/symbols.js';
-import { LineFlag } from './line.js';
+import { LineFlag, rowAddress } from './line.js';
 import { FLAVOURS, buildC, gdb, openDebug, parsePtypeO } from './test-support/fixtures.js';
 import type { DebugFile } from './debug-file.js';
 
@@ -42,7 +42,7 @@ function sampleAddresses(df: DebugFile): bigint[] {
       const t = unit?.lineTable();
       if (!t) continue;
       for (let i = 0; i < t.length; i++) {
-        const a = t.address[i]!;
+        const a = rowAddress(t, i);
         if (a >= r.start && a < r.end && !(t.flags[i]! & LineFlag.endSequence)) {
           out.add(a);
           if (a + 1n < r.end) out.add(a + 1n);

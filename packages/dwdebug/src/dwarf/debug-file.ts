@@ -3,10 +3,11 @@ import type { DwarfSections } from '../sections.js';
 import { parseAranges } from './aranges.js';
 import { DW_TAG } from './constants.js';
 import { DwarfContext } from './context.js';
-import { buildIndex } from './index/build.js';
+import { buildIndex, type FunctionIndex } from './index/build.js';
 import type { NameIndex } from './index/name-index.js';
-import { EntryFlag, isTypeTag } from './index/scan.js';
-import { fileAt, LineFlag, rowFor, type LineTable } from './line.js';
+import { EntryFlag, FnKind, isTypeTag } from './index/scan.js';
+import type { AddressRange } from './lists.js';
+import { fileAt, LineFlag, rowAddress, rowFor, type LineTable } from './line.js';
 import { parseLoadOptions, type LoadFlags } from './load-options.js';
 import { IntervalMap } from './model/address-map.js';
 import { dieAt, rangesOf, type DieRef } from './model/dies.js';
@@ -129,6 +130,7 @@ export class DebugFile {
     readonly sup: DwarfContext | undefined,
     private index: NameIndex | undefined,
     private supIndex: NameIndex | undefined,
+    private functions: FunctionIndex | undefined,
     private readonly loadErrors: DwarfError[],
     /** The load flags in effect. */
     readonly flags: LoadFlags,
@@ -158,13 +160,15 @@ export class DebugFile {
     const errors: DwarfError[] = [];
     let index: NameIndex | undefined;
     let supIndex: NameIndex | undefined;
+    let functions: FunctionIndex | undefined;
     if (!flags.headersOnly) {
       const [a, b] = await Promise.all([buildIndex(main, opts), sup ? buildIndex(sup, opts) : undefined]);
       index = a.index;
       supIndex = b?.index;
+      functions = a.functions;
       errors.push(...a.errors, ...(b?.errors ?? []));
     }
-    const f = new DebugFile(main, sup, index, supIndex, errors, flags, opts.workers);
+    const f = new DebugFile(main, sup, index, supIndex, functions, errors, flags, opts.workers);
     if (opts.strict && f.errors.length) throw f.errors[0]!;
     if (flags.allRanges) f.unitIntervals();
     if (flags.eager) f.expandAll();
@@ -178,6 +182,8 @@ export class DebugFile {
     const b = this.sup ? await buildIndex(this.sup, this.workers === undefined ? {} : { workers: this.workers }) : undefined;
     this.index = a.index;
     this.supIndex = b?.index;
+    this.functions = a.functions;
+    this.funcTables.clear();
     this.loadErrors.push(...a.errors, ...(b?.errors ?? []));
     this.model.indexes = { main: a.index, ...(b ? { sup: b.index } : {}) };
   }
@@ -361,31 +367,57 @@ export class DebugFile {
 
   /**
    * The functions with code in a unit, as an interval map from address to
-   * DIE offset: the unit's top-level subprograms, and those in C++
-   * namespaces and classes. Built once per unit.
+   * DIE offset. The index scan recorded each function definition's encoded
+   * code range; only the unit's own functions are decoded, once. Without an
+   * index (`CUHEADERS`), the unit's DIEs are walked instead.
    */
   private functionTable(ui: number): IntervalMap {
     let t = this.funcTables.get(ui);
     if (t) return t;
     const items: { range: { start: bigint; end: bigint }; value: number }[] = [];
-    const dr = this.main.dies(ui);
-    const root = dr.root();
-    const work = root ? [root] : [];
-    while (work.length) {
-      const parent = work.pop()!;
-      for (const d of dr.children(parent)) {
-        if (d.tag === DW_TAG.subprogram) {
-          const ranges = rangesOf({ ctx: this.main, unit: ui, die: d });
-          for (const range of ranges) items.push({ range, value: d.offset });
-        } else if (d.tag === DW_TAG.namespace || d.tag === DW_TAG.structure_type || d.tag === DW_TAG.class_type || d.tag === DW_TAG.union_type) {
-          if (d.hasChildren) work.push(d);
+    const fi = this.functions;
+    const k = fi ? fi.byUnit[3 * ui]! : -1;
+    if (fi && k >= 0) {
+      const f = fi.outputs[k]!;
+      const h = this.main.units[ui]!;
+      const secBase = dieId(h.section, 0);
+      for (let i = fi.byUnit[3 * ui + 1]!; i < fi.byUnit[3 * ui + 2]!; i++) {
+        try {
+          for (const range of this.decodeRanges(ui, f.kind[i]!, f.a[i]!, f.b[i]!)) items.push({ range, value: f.die[i]! - secBase });
+        } catch (err) {
+          if (!(err instanceof DwarfError)) throw err;
+          this.main.errors.push(err);
         }
       }
+    } else if (!fi) {
+      const dr = this.main.dies(ui);
+      const root = dr.root();
+      const work = root ? [root] : [];
+      while (work.length) {
+        const parent = work.pop()!;
+        for (const d of dr.children(parent)) {
+          if (d.tag === DW_TAG.subprogram) {
+            for (const range of rangesOf({ ctx: this.main, unit: ui, die: d })) items.push({ range, value: d.offset });
+          } else if (d.tag === DW_TAG.namespace || d.tag === DW_TAG.structure_type || d.tag === DW_TAG.class_type || d.tag === DW_TAG.union_type) {
+            if (d.hasChildren) work.push(d);
+          }
+        }
+      }
+      if (dr.error) this.main.errors.push(dr.error);
     }
-    if (dr.error) this.main.errors.push(dr.error);
     t = IntervalMap.build(items);
     this.funcTables.set(ui, t);
     return t;
+  }
+
+  /** A function's code ranges from the encoding the index scan recorded (see FnKind). */
+  private decodeRanges(ui: number, kind: number, a: bigint, b: bigint): AddressRange[] {
+    if (kind & FnKind.rangesOff) return this.main.ranges(ui, { kind: 'sec_offset', offset: Number(a) });
+    if (kind & FnKind.rangesX) return this.main.ranges(ui, { kind: 'rnglistx', index: Number(a) });
+    const lo = kind & FnKind.lowAddr ? a : this.main.addrx(ui, Number(a));
+    if (lo === undefined) return [];
+    const hi = kind & FnKind.highLen ? lo + b : kind & FnKind.highAddr ? b : kind & FnKind.highX ? this.main.addrx(ui, Number(b)) : lo + 1n;
+    return hi !== undefined && hi > lo ? [{ start: lo, end: hi }] : [];
   }
 
   /**
@@ -417,7 +449,7 @@ export class DebugFile {
       // As gdb: a row that is not a statement defers to a statement row at the same address.
       if (!(t.flags[i]! & LineFlag.isStmt)) {
         let k = i;
-        while (k > 0 && t.address[k - 1] === t.address[k] && !(t.flags[k - 1]! & LineFlag.endSequence) && !(t.flags[k]! & LineFlag.isStmt)) k--;
+        while (k > 0 && t.offset[k - 1] === t.offset[k] && !(t.flags[k - 1]! & LineFlag.endSequence) && !(t.flags[k]! & LineFlag.isStmt)) k--;
         if (t.flags[k]! & LineFlag.isStmt) i = k;
       }
       const f = fileAt(t.header, t.file[i]!);
@@ -426,7 +458,7 @@ export class DebugFile {
       // rows are one run split into basic blocks); so do we.
       let s = i;
       while (s > 0 && !(t.flags[s - 1]! & LineFlag.endSequence) && t.line[s - 1] === t.line[i] && t.file[s - 1] === t.file[i] && (t.discriminator[s] !== 0 || t.discriminator[s - 1] !== 0)) s--;
-      return { file: f?.path ?? `<file ${t.file[i]}>`, line: t.line[i]!, column: t.column[i]!, address: t.address[s]!, isStmt: (t.flags[i]! & LineFlag.isStmt) !== 0, unit };
+      return { file: f?.path ?? `<file ${t.file[i]}>`, line: t.line[i]!, column: t.column[i]!, address: rowAddress(t, s), isStmt: (t.flags[i]! & LineFlag.isStmt) !== 0, unit };
     }
     return undefined;
   }
@@ -465,7 +497,7 @@ export class DebugFile {
         if (l > line && l < nextLine) nextLine = l;
         if (l !== line || !(t.flags[i]! & LineFlag.isStmt)) continue;
         if (i > 0 && !(t.flags[i - 1]! & LineFlag.endSequence) && t.line[i - 1] === l && t.file[i - 1] === t.file[i]) continue;
-        exact.push({ address: t.address[i]!, file: path, line: l, unit });
+        exact.push({ address: rowAddress(t, i), file: path, line: l, unit });
       }
     }
     if (exact.length === 0 && nextLine !== Infinity) return this.addressesOf(file, nextLine);

@@ -30,6 +30,19 @@ export type AttrValue =
   | { readonly kind: 'loclistx'; readonly index: number }
   | { readonly kind: 'rnglistx'; readonly index: number };
 
+/** Per-unit scratch state of the DIE reader: a reusable cursor, and attribute layouts by abbreviation code. */
+export interface UnitScratch {
+  reader?: Reader;
+  dies?: DieReader;
+  /** Per code: byte offset of each attribute from the DIE's first attribute while all before it have fixed sizes (-1 after), then the total (-1 when variable). */
+  layouts: (Int32Array | undefined)[];
+}
+
+/** Fresh scratch state for a unit. */
+export function newScratch(): UnitScratch {
+  return { layouts: [] };
+}
+
 /** The bytes of one unit and what decoding its DIEs needs. */
 export interface UnitBytes {
   readonly header: UnitHeader;
@@ -40,6 +53,53 @@ export interface UnitBytes {
   readonly littleEndian: boolean;
   readonly file: string;
   readonly sectionName: string;
+  readonly scratch: UnitScratch;
+}
+
+/** Fixed size of a form in a unit, or -1 when the size depends on the data. */
+export function fixedFormSize(form: number, h: UnitHeader): number {
+  switch (form) {
+    case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
+    case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
+    case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
+    case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
+    case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
+    case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
+    case DW_FORM.data16: return 16;
+    case DW_FORM.addr: return h.addressSize;
+    case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.strp_sup: case DW_FORM.GNU_strp_alt:
+    case DW_FORM.sec_offset: case DW_FORM.GNU_ref_alt:
+      return h.offsetSize;
+    case DW_FORM.ref_addr: return h.version <= 2 ? h.addressSize : h.offsetSize;
+    default: return -1;
+  }
+}
+
+/** The attribute layout of an abbreviation in a unit (see {@link UnitScratch.layouts}), computed once. */
+function layoutOf(u: UnitBytes, a: Abbrev): Int32Array {
+  let l = u.scratch.layouts[a.code];
+  if (l) return l;
+  const n = a.forms.length;
+  l = new Int32Array(n + 1);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    l[i] = off;
+    const sz = off < 0 ? -1 : fixedFormSize(a.forms[i]!, u.header);
+    off = sz < 0 ? -1 : off + sz;
+  }
+  l[n] = off;
+  if (a.code < 1_000_000) u.scratch.layouts[a.code] = l;
+  return l;
+}
+
+/** The unit's reusable cursor over [start, end), its sticky error cleared. */
+function cursor(u: UnitBytes, start: number, end: number): Reader {
+  let r = u.scratch.reader;
+  if (!r) u.scratch.reader = r = new Reader(u.bytes, { file: u.file, section: u.sectionName }, u.littleEndian, u.base);
+  r.error = undefined;
+  r.pos = start;
+  r.end = end;
+  return r;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -198,22 +258,34 @@ export class Die {
     const i = attrs.indexOf(at);
     if (i < 0) return undefined;
     const u = this.unit;
-    const r = new Reader(u.bytes, { file: u.file, section: u.sectionName }, u.littleEndian, u.base, this.attrPos, this.endPos);
-    for (let k = 0; k < i; k++) skipAttrValue(r, forms[k]!, u.header);
+    const lay = layoutOf(u, this.abbrev);
+    const r = cursor(u, this.attrPos, this.endPos);
+    // Jump straight to the attribute when everything before it has a fixed size.
+    let k = 0;
+    if (lay[i]! >= 0) {
+      k = i;
+      r.pos += lay[i]!;
+    } else {
+      while (k + 1 < i && lay[k + 1]! >= 0) k++;
+      r.pos += lay[k]!;
+    }
+    for (; k < i; k++) skipAttrValue(r, forms[k]!, u.header);
     const v = readAttrValue(r, forms[i]!, u.header, this.abbrev.implicit?.get(i));
     return r.error ? undefined : v;
   }
 
   /** Every attribute, in order (for dumps). */
-  *attrs(): Generator<{ at: number; form: number; value: AttrValue }> {
+  attrs(): { at: number; form: number; value: AttrValue }[] {
     const { attrs, forms } = this.abbrev;
     const u = this.unit;
-    const r = new Reader(u.bytes, { file: u.file, section: u.sectionName }, u.littleEndian, u.base, this.attrPos, this.endPos);
+    const r = cursor(u, this.attrPos, this.endPos);
+    const out: { at: number; form: number; value: AttrValue }[] = [];
     for (let k = 0; k < attrs.length; k++) {
       const value = readAttrValue(r, forms[k]!, u.header, this.abbrev.implicit?.get(k));
-      if (r.error) return;
-      yield { at: attrs[k]!, form: forms[k]!, value };
+      if (r.error) break;
+      out.push({ at: attrs[k]!, form: forms[k]!, value });
     }
+    return out;
   }
 
   /** Section offset of the next sibling when DW_AT_sibling says so. */
@@ -259,8 +331,9 @@ export class DieReader {
       return undefined;
     }
     const attrPos = r.pos;
-    const { forms } = ab;
-    for (let k = 0; k < forms.length; k++) skipAttrValue(r, forms[k]!, h);
+    const total = layoutOf(this.unit, ab)[ab.forms.length]!;
+    if (total >= 0) r.pos += total;
+    else for (let k = 0; k < ab.forms.length; k++) skipAttrValue(r, ab.forms[k]!, h);
     if (r.error) return undefined;
     if (r.offset > h.end) {
       r.fail('DIE runs past the end of its unit', offset);

@@ -20,7 +20,7 @@ export type { Location } from './model/dies.js';
 export { typeName, declare } from './model/format.js';
 export type { AddressRange, LocationListEntry } from './lists.js';
 export type { LineTable, LineHeader, LineFile } from './line.js';
-export { LineFlag, fileAt } from './line.js';
+export { LineFlag, fileAt, rowAddress, rowFor } from './line.js';
 export { dieId, dieIdOffset, dieIdSection, DieSection } from './unit.js';
 export type { DieId, UnitHeader } from './unit.js';
 export * from './constants.js';

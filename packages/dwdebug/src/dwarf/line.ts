@@ -200,19 +200,26 @@ export const LineFlag = { isStmt: 1, endSequence: 2, prologueEnd: 4, epilogueBeg
 
 /**
  * The rows of one line program, sorted by address (stable, so rows at one
- * address keep program order, and an end_sequence sorts before a sequence
- * starting at the same address). Columns of numbers in typed arrays: a
- * kernel unit has thousands of rows.
+ * address keep program order, and sequences stay whole). Columns of numbers
+ * in typed arrays: a kernel unit has thousands of rows. Addresses are kept as
+ * offsets from `base` (a unit's code spans far less than 2^53 bytes), so
+ * decoding allocates no bigint per row; {@link rowAddress} gives the address.
  */
 export interface LineTable {
   readonly header: LineHeader;
-  readonly address: BigUint64Array;
+  readonly base: bigint;
+  readonly offset: Float64Array;
   readonly file: Uint32Array;
   readonly line: Uint32Array;
   readonly column: Uint32Array;
   readonly flags: Uint8Array;
   readonly discriminator: Uint32Array;
   readonly length: number;
+}
+
+/** The address of row `i`. */
+export function rowAddress(t: LineTable, i: number): bigint {
+  return t.base + BigInt(t.offset[i]!);
 }
 
 const MAX_ROWS = 50_000_000;
@@ -226,7 +233,7 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   r.seek(h.programOffset);
   const endPos = Math.min(r.end, h.end - r.base);
   let cap = 256;
-  let address = new BigUint64Array(cap);
+  let offset = new Float64Array(cap);
   let file = new Uint32Array(cap);
   let line = new Uint32Array(cap);
   let column = new Uint32Array(cap);
@@ -234,7 +241,11 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   let disc = new Uint32Array(cap);
   let n = 0;
 
-  let addr = 0n;
+  // The address is the last DW_LNE_set_address (a bigint, kept as its distance from the
+  // table's base) plus a number advanced by the opcodes.
+  let base: bigint | undefined;
+  let seqOff = 0;
+  let addr = 0;
   let opIndex = 0;
   let f = 1;
   let ln = 1;
@@ -245,12 +256,12 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   let prologueEnd = false;
   let epilogueBegin = false;
   let discriminator = 0;
-  const minInst = BigInt(h.minInstLength);
+  const minInst = h.minInstLength;
   const maxOps = Math.max(1, h.maxOpsPerInst);
-  const addrMask = (1n << BigInt((h.addressSize ?? addressSize) * 8)) - 1n;
 
   const reset = () => {
-    addr = 0n;
+    seqOff = 0;
+    addr = 0;
     opIndex = 0;
     f = 1;
     ln = 1;
@@ -262,14 +273,14 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   const emit = () => {
     if (n === cap) {
       cap *= 2;
-      const a2 = new BigUint64Array(cap); a2.set(address); address = a2;
+      const a2 = new Float64Array(cap); a2.set(offset); offset = a2;
       const f2 = new Uint32Array(cap); f2.set(file); file = f2;
       const l2 = new Uint32Array(cap); l2.set(line); line = l2;
       const c2 = new Uint32Array(cap); c2.set(column); column = c2;
       const g2 = new Uint8Array(cap); g2.set(flags); flags = g2;
       const d2 = new Uint32Array(cap); d2.set(disc); disc = d2;
     }
-    address[n] = addr & addrMask;
+    offset[n] = seqOff + addr;
     file[n] = f;
     line[n] = ln;
     column[n] = col;
@@ -281,9 +292,9 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
     discriminator = 0;
   };
   const advance = (opAdvance: number) => {
-    if (maxOps === 1) addr += minInst * BigInt(opAdvance);
+    if (maxOps === 1) addr += minInst * opAdvance;
     else {
-      addr += minInst * BigInt(Math.floor((opIndex + opAdvance) / maxOps));
+      addr += minInst * Math.floor((opIndex + opAdvance) / maxOps);
       opIndex = (opIndex + opAdvance) % maxOps;
     }
   };
@@ -306,10 +317,14 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
           emit();
           reset();
           break;
-        case DW_LNE.set_address:
-          addr = r.address(len - 1 <= 8 ? len - 1 : addressSize);
+        case DW_LNE.set_address: {
+          const a = r.address(len - 1 <= 8 ? len - 1 : addressSize);
+          base ??= a;
+          seqOff = Number(a - base);
+          addr = 0;
           opIndex = 0;
           break;
+        }
         case DW_LNE.set_discriminator:
           discriminator = r.uleb();
           break;
@@ -329,7 +344,7 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
         case DW_LNS.negate_stmt: isStmt = !isStmt; break;
         case DW_LNS.set_basic_block: basicBlock = true; break;
         case DW_LNS.const_add_pc: advance(Math.floor((255 - h.opcodeBase) / h.lineRange)); break;
-        case DW_LNS.fixed_advance_pc: addr += BigInt(r.u16()); opIndex = 0; break;
+        case DW_LNS.fixed_advance_pc: addr += r.u16(); opIndex = 0; break;
         case DW_LNS.set_prologue_end: prologueEnd = true; break;
         case DW_LNS.set_epilogue_begin: epilogueBegin = true; break;
         case DW_LNS.set_isa: r.uleb(); break;
@@ -341,19 +356,19 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
       }
     }
   }
-  return sortRows(h, address.subarray(0, n), file.subarray(0, n), line.subarray(0, n), column.subarray(0, n), flags.subarray(0, n), disc.subarray(0, n));
+  return sortRows(h, base ?? 0n, offset.subarray(0, n), file.subarray(0, n), line.subarray(0, n), column.subarray(0, n), flags.subarray(0, n), disc.subarray(0, n));
 }
 
-function sortRows(h: LineHeader, address: BigUint64Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array): LineTable {
-  const n = address.length;
+function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array): LineTable {
+  const n = offset.length;
   let sorted = true;
   for (let i = 1; i < n; i++) {
-    if (address[i]! < address[i - 1]! || (address[i] === address[i - 1] && flags[i]! & LineFlag.endSequence && !(flags[i - 1]! & LineFlag.endSequence))) {
+    if (offset[i]! < offset[i - 1]! || (offset[i] === offset[i - 1] && flags[i]! & LineFlag.endSequence && !(flags[i - 1]! & LineFlag.endSequence))) {
       sorted = false;
       break;
     }
   }
-  if (sorted) return { header: h, address: address.slice(), file: file.slice(), line: line.slice(), column: column.slice(), flags: flags.slice(), discriminator: disc.slice(), length: n };
+  if (sorted) return { header: h, base, offset: offset.slice(), file: file.slice(), line: line.slice(), column: column.slice(), flags: flags.slice(), discriminator: disc.slice(), length: n };
   // Sort sequences, not rows: rows of a sequence stay together and in order.
   const seqs: [number, number][] = [];
   let s = 0;
@@ -364,14 +379,14 @@ function sortRows(h: LineHeader, address: BigUint64Array, file: Uint32Array, lin
     }
   }
   if (s < n) seqs.push([s, n]);
-  seqs.sort((a, b) => (address[a[0]]! < address[b[0]]! ? -1 : address[a[0]]! > address[b[0]]! ? 1 : a[0] - b[0]));
+  seqs.sort((a, b) => offset[a[0]]! - offset[b[0]]! || a[0] - b[0]);
   const out = {
-    header: h, address: new BigUint64Array(n), file: new Uint32Array(n), line: new Uint32Array(n), column: new Uint32Array(n),
+    header: h, base, offset: new Float64Array(n), file: new Uint32Array(n), line: new Uint32Array(n), column: new Uint32Array(n),
     flags: new Uint8Array(n), discriminator: new Uint32Array(n), length: n,
   };
   let k = 0;
   for (const [a, b] of seqs) {
-    out.address.set(address.subarray(a, b), k);
+    out.offset.set(offset.subarray(a, b), k);
     out.file.set(file.subarray(a, b), k);
     out.line.set(line.subarray(a, b), k);
     out.column.set(column.subarray(a, b), k);
@@ -387,12 +402,13 @@ function sortRows(h: LineHeader, address: BigUint64Array, file: Uint32Array, lin
  * that does not end at or before it. Returns the row index, or -1.
  */
 export function rowFor(t: LineTable, address: bigint): number {
+  const target = Number(address - t.base);
   let lo = 0;
   let hi = t.length - 1;
   let best = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (t.address[mid]! <= address) {
+    if (t.offset[mid]! <= target) {
       best = mid;
       lo = mid + 1;
     } else hi = mid - 1;

@@ -5,7 +5,7 @@ import { typeName } from './model/format.js';
 import { FunctionSymbol, VariableSymbol } from './model/symbols.js';
 import { StructType } from './model/types.js';
 import { gdb, openDebug, parsePtypeO } from './test-support/fixtures.js';
-import { LineFlag } from './line.js';
+import { LineFlag, rowAddress } from './line.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 
@@ -29,7 +29,7 @@ systemTest(test, "glibc's separate debuginfo (build-id, zlib-compressed DWARF 5)
   const t0 = df.unitsAt(malloc.entryPc!)[0]!.lineTable()!;
   const rows: bigint[] = [];
   for (let i = 0; i < t0.length && rows.length < 40; i++) {
-    if (malloc.contains(t0.address[i]!) && !(t0.flags[i]! & LineFlag.endSequence)) rows.push(t0.address[i]!);
+    if (malloc.contains(rowAddress(t0, i)) && !(t0.flags[i]! & LineFlag.endSequence)) rows.push(rowAddress(t0, i));
   }
   const out = gdb(LIBC, [...fns.map((f) => `info address ${f}`), 'ptype /o struct malloc_state', 'whatis main_arena', 'whatis _IO_2_1_stdout_', ...rows.map((a) => `info line *0x${a.toString(16)}`)]);
   fns.forEach((f, i) => {

@@ -17,12 +17,17 @@ import { DW_AT } from '../constants.js';
 import type { SectionSpec } from '../source.js';
 import { dieIdSection, DieSection, type DieId } from '../unit.js';
 import { NameIndex } from './name-index.js';
-import { EntryFlag, type ScanError, type ScanOutput } from './scan.js';
+import { EntryFlag, type FunctionRanges, type ScanError, type ScanOutput } from './scan.js';
 import { runIndexJob, type IndexJob, type IndexSections } from './task.js';
 
 /** Options of {@link buildIndex}. */
 export interface BuildOptions {
-  /** Worker threads; 0 scans in the calling thread. Default: the number of CPUs (at most 8), none for small files. */
+  /**
+   * Worker threads besides the calling thread, which scans too (so a load
+   * keeps its thread busy until the index is built). 0 scans in the calling
+   * thread alone. Default: one fewer than the CPUs (at most 7, at least 1);
+   * none for small files.
+   */
   readonly workers?: number;
 }
 
@@ -86,6 +91,8 @@ function runWorker(job: IndexJob): Promise<ScanOutput> {
 /** The result of indexing one file. */
 export interface BuiltIndex {
   readonly index: NameIndex;
+  /** Code ranges of every function definition the scan saw, by unit. */
+  readonly functions: FunctionIndex;
   /** Units that could not be scanned (fully or in part). */
   readonly errors: DwarfError[];
 }
@@ -127,7 +134,8 @@ export async function buildIndex(ctx: DwarfContext, opts: BuildOptions = {}): Pr
   const order = Int32Array.from(units.map((_, i) => i)).sort((a, b) => (units[b]!.end - units[b]!.offset) - (units[a]!.end - units[a]!.offset));
   const infoSize = (ctx.section('info')?.size ?? 0) + (ctx.section('types')?.size ?? 0);
   const cpus = Math.min(8, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? cpus : 0), units.length);
+  // The calling thread scans too, so one CPU is left for it.
+  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? Math.max(1, cpus - 1) : 0), units.length);
   const base = { file: ctx.path, littleEndian: ctx.littleEndian, units, order };
   let outputs: ScanOutput[];
   if (nWorkers <= 0) {
@@ -135,7 +143,10 @@ export async function buildIndex(ctx: DwarfContext, opts: BuildOptions = {}): Pr
   } else {
     const next = new Int32Array(new SharedArrayBuffer(4));
     const job: IndexJob = { ...base, sections: sectionsOf(ctx, true), next };
-    outputs = await Promise.all(Array.from({ length: nWorkers }, () => runWorker(job)));
+    const pending = Array.from({ length: nWorkers }, () => runWorker(job));
+    // While the workers start, this thread claims units from the same counter.
+    const mine = runIndexJob({ ...base, sections: sectionsOf(ctx, false), next });
+    outputs = [mine, ...(await Promise.all(pending))];
   }
   const errors: DwarfError[] = [];
   const pendingOut: ScanOutput = resolvePending(ctx, outputs, errors);
@@ -143,7 +154,27 @@ export async function buildIndex(ctx: DwarfContext, opts: BuildOptions = {}): Pr
     for (const r of o.roots) ctx.roots[r.unit] = r.root;
     for (const e of o.errors) errors.push(toError(ctx, e));
   }
-  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs), errors };
+  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs), functions: indexFunctions(outputs, units.length), errors };
+}
+
+/** Where each unit's function ranges are: the thread output holding them and their span. */
+export interface FunctionIndex {
+  readonly outputs: readonly FunctionRanges[];
+  /** By unit index: output number, first entry, end entry (all -1 when the unit has none). */
+  readonly byUnit: Int32Array;
+}
+
+function indexFunctions(outputs: readonly ScanOutput[], units: number): FunctionIndex {
+  const byUnit = new Int32Array(units * 3).fill(-1);
+  outputs.forEach((o, k) => {
+    const u = o.functions.units;
+    for (let i = 0; i + 2 < u.length; i += 3) {
+      byUnit[3 * u[i]!] = k;
+      byUnit[3 * u[i]! + 1] = u[i + 1]!;
+      byUnit[3 * u[i]! + 2] = u[i + 2]!;
+    }
+  });
+  return { outputs: outputs.map((o) => o.functions), byUnit };
 }
 
 /** Names of DIEs that refer to a DIE in another unit, resolved now that all units are known. */
@@ -178,5 +209,6 @@ function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], error
   return {
     names, nameOf: Uint32Array.from(nameOf), die: Float64Array.from(die), tag: Uint16Array.from(tag), flags: Uint8Array.from(flags),
     declKey: new Uint32Array(die.length), count: die.length, roots: [], pending: [], errors: [],
+    functions: { die: new Float64Array(0), kind: new Uint8Array(0), a: new BigUint64Array(0), b: new BigUint64Array(0), units: new Int32Array(0) },
   };
 }

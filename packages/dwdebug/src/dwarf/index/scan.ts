@@ -22,7 +22,7 @@
  */
 import type { AbbrevTable } from '../abbrev.js';
 import { DW_AT, DW_FORM, DW_TAG, isCxxLanguage } from '../constants.js';
-import { DieReader, type AttrValue, type UnitBytes } from '../die.js';
+import { DieReader, fixedFormSize, newScratch, type AttrValue, type UnitBytes } from '../die.js';
 import { decodeUtf8, type Reader } from '../reader.js';
 import { readRootInfo, type RootInfo } from '../root.js';
 import type { SectionData } from '../source.js';
@@ -74,6 +74,43 @@ const OP_LINE = 26; // arg: 0 = LEB, else byte count
 const OP_SLOW = 27; // DW_FORM_indirect: decode generically
 const OP_FILE_IMPLICIT = 28; // arg: the DW_FORM_implicit_const value
 const OP_LINE_IMPLICIT = 29; // arg: the DW_FORM_implicit_const value
+// Code ranges of subprograms, kept for the address → function map.
+const OP_LOW_ADDR = 30; // arg: address size
+const OP_LOW_X = 31; // arg: 0 = LEB, else byte count (an addrx index)
+const OP_HIGH_CONST = 32; // arg: 0 = LEB, else byte count (a length)
+const OP_HIGH_ADDR = 33; // arg: address size
+const OP_HIGH_X = 34; // arg: 0 = LEB, else byte count
+const OP_RANGES_OFF = 35; // arg: offset size (a section offset)
+const OP_RANGES_X = 36; // arg: 0 (a rnglistx index, LEB)
+
+/**
+ * How a function entry's code range is encoded (bits of {@link ScanOutput.fnKind}):
+ * low_pc as an address or an addrx index, high_pc as a length, an address or
+ * an addrx index, or DW_AT_ranges as an offset or an rnglistx index.
+ */
+export const FnKind = {
+  lowAddr: 1, lowX: 2, highLen: 4, highAddr: 8, highX: 16, rangesOff: 32, rangesX: 64,
+} as const;
+
+/** The op capturing a subprogram's code-range attribute, if it is one. */
+function rangeOp(at: number, form: number, h: UnitHeader): [number, number] | undefined {
+  const n = (f: number) => (f === DW_FORM.addrx1 || f === DW_FORM.strx1 ? 1 : f === DW_FORM.addrx2 ? 2 : f === DW_FORM.addrx3 ? 3 : f === DW_FORM.addrx4 ? 4 : 0);
+  const isX = (f: number) => f === DW_FORM.addrx || f === DW_FORM.GNU_addr_index || (f >= DW_FORM.addrx1 && f <= DW_FORM.addrx4);
+  if (at === DW_AT.low_pc) {
+    if (form === DW_FORM.addr) return [OP_LOW_ADDR, h.addressSize];
+    if (isX(form)) return [OP_LOW_X, n(form)];
+  } else if (at === DW_AT.high_pc) {
+    if (form === DW_FORM.addr) return [OP_HIGH_ADDR, h.addressSize];
+    if (isX(form)) return [OP_HIGH_X, n(form)];
+    const c = constOp(form);
+    if (c !== undefined) return [OP_HIGH_CONST, c];
+  } else if (at === DW_AT.ranges) {
+    if (form === DW_FORM.sec_offset) return [OP_RANGES_OFF, h.offsetSize];
+    if (form === DW_FORM.rnglistx) return [OP_RANGES_X, 0];
+    if (h.version < 4 && (form === DW_FORM.data4 || form === DW_FORM.data8)) return [OP_RANGES_OFF, form === DW_FORM.data4 ? 4 : 8];
+  }
+  return undefined;
+}
 
 /** An unsigned value of `n` bytes (0 = ULEB128) at `pos`; zeros past the end of `b`. */
 function readUnsigned(b: Uint8Array, pos: number, n: number, le: boolean): number {
@@ -109,26 +146,29 @@ function unsignedLength(b: Uint8Array, pos: number, n: number): number {
   return i;
 }
 
-/** An abbreviation compiled for the scanner. */
-interface ScanAbbrev {
-  readonly tag: number;
-  readonly hasChildren: boolean;
-  /** Start of this abbreviation's program in the table's ops. */
-  readonly ops: number;
-  /** DW_AT_declaration with flag_present. */
-  readonly declPresent: boolean;
-  readonly extPresent: boolean;
-  /** Has an attribute that gives it code or storage (low_pc, ranges, entry_pc, location, const_value). */
-  readonly defined: boolean;
-  readonly inline: boolean;
-  /** The tag can carry an indexed name (else only its size and sibling matter). */
-  readonly interesting: boolean;
-  /** Total size of the attributes when the scanner needs none of them and all have a fixed size, else -1. */
-  readonly fixed: number;
-}
+// Flags of a compiled abbreviation.
+const AB_CHILDREN = 1;
+/** DW_AT_declaration with flag_present. */
+const AB_DECL = 2;
+const AB_EXT = 4;
+/** Has an attribute that gives it code or storage (low_pc, ranges, entry_pc, location, const_value). */
+const AB_DEFINED = 8;
+const AB_INLINE = 16;
+/** The tag can carry an indexed name (else only its size and sibling matter). */
+const AB_INTERESTING = 32;
+const AB_PRESENT = 64;
 
+/**
+ * An abbreviation table compiled for the scanner, in flat arrays indexed by
+ * code (no object per abbreviation: a kernel has 200,000 of them).
+ */
 interface CompiledTable {
-  readonly abbrevs: (ScanAbbrev | undefined)[];
+  readonly tag: Int32Array;
+  readonly flags: Uint8Array;
+  /** Start of each abbreviation's program in `ops`. */
+  readonly start: Int32Array;
+  /** Total attribute size when the scanner needs none of the attributes and all have a fixed size, else -1. */
+  readonly fixed: Int32Array;
   readonly ops: Int32Array;
 }
 
@@ -156,25 +196,6 @@ function constOp(form: number): number | undefined {
     case DW_FORM.data8: return 8;
     case DW_FORM.udata: return 0;
     default: return undefined;
-  }
-}
-
-/** Fixed size of a form in this unit, or -1 when variable. */
-export function fixedFormSize(form: number, h: UnitHeader): number {
-  switch (form) {
-    case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
-    case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
-    case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
-    case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
-    case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
-    case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
-    case DW_FORM.data16: return 16;
-    case DW_FORM.addr: return h.addressSize;
-    case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.strp_sup: case DW_FORM.GNU_strp_alt:
-    case DW_FORM.sec_offset: case DW_FORM.GNU_ref_alt:
-      return h.offsetSize;
-    case DW_FORM.ref_addr: return h.version <= 2 ? h.addressSize : h.offsetSize;
-    default: return -1;
   }
 }
 
@@ -222,12 +243,17 @@ function captureOp(at: number, form: number, h: UnitHeader): [number, number] | 
 
 function compile(table: AbbrevTable, h: UnitHeader): CompiledTable | string {
   const ops: number[] = [];
-  const abbrevs: (ScanAbbrev | undefined)[] = [];
   const spec = table.spec;
+  let maxCode = 0;
+  for (const c of table.codes) if (c > maxCode) maxCode = c;
+  if (maxCode > 1_000_000) return `abbreviation code ${maxCode} too large`;
+  const tagOf = new Int32Array(maxCode + 1);
+  const flagsOf = new Uint8Array(maxCode + 1);
+  const startOf = new Int32Array(maxCode + 1);
+  const fixedOf = new Int32Array(maxCode + 1);
   for (let ai = 0; ai < table.codes.length; ai++) {
     const code = table.codes[ai]!;
     const tag = table.tags[ai]!;
-    if (code > 1_000_000) return `abbreviation code ${code} too large`;
     const start = ops.length;
     let skip = 0;
     const flush = () => {
@@ -246,6 +272,7 @@ function compile(table: AbbrevTable, h: UnitHeader): CompiledTable | string {
       if (form === DW_FORM.flag_present && at === DW_AT.declaration) declPresent = true;
       if (form === DW_FORM.flag_present && at === DW_AT.external) extPresent = true;
       let cap = interesting || at === DW_AT.sibling ? captureOp(at, form, h) : undefined;
+      if (!cap && tag === DW_TAG.subprogram) cap = rangeOp(at, form, h);
       if (interesting && form === DW_FORM.implicit_const && (at === DW_AT.decl_file || at === DW_AT.decl_line)) {
         // gcc's DWARF 5 puts a file or line shared by many DIEs in the abbreviation itself.
         const v = Number(table.implicitConst.get(s0 + i) ?? 0n);
@@ -278,12 +305,14 @@ function compile(table: AbbrevTable, h: UnitHeader): CompiledTable | string {
     }
     flush();
     ops.push(OP_END, 0);
-    while (abbrevs.length <= code) abbrevs.push(undefined);
     const n = ops.length - start;
-    const fixed = n === 2 ? 0 : n === 4 && ops[start] === OP_SKIP ? ops[start + 1]! : -1;
-    abbrevs[code] = { tag, hasChildren: table.children[ai]!, ops: start, declPresent, extPresent, defined, inline, interesting, fixed };
+    tagOf[code] = tag;
+    startOf[code] = start;
+    fixedOf[code] = n === 2 ? 0 : n === 4 && ops[start] === OP_SKIP ? ops[start + 1]! : -1;
+    flagsOf[code] = AB_PRESENT | (table.children[ai] ? AB_CHILDREN : 0) | (declPresent ? AB_DECL : 0) | (extPresent ? AB_EXT : 0)
+      | (defined ? AB_DEFINED : 0) | (inline ? AB_INLINE : 0) | (interesting ? AB_INTERESTING : 0);
   }
-  return { abbrevs, ops: Int32Array.from(ops) };
+  return { tag: tagOf, flags: flagsOf, start: startOf, fixed: fixedOf, ops: Int32Array.from(ops) };
 }
 
 /** The string sections names may point into. */
@@ -328,6 +357,21 @@ export interface ScanOutput {
   readonly roots: { unit: number; root: RootInfo }[];
   readonly pending: PendingRef[];
   readonly errors: ScanError[];
+  /** Function definitions with code, and how their code range is encoded (see {@link FnKind}). */
+  readonly functions: FunctionRanges;
+}
+
+/**
+ * Encoded code ranges of function definitions: `a` is low_pc or the ranges
+ * offset/index, `b` high_pc. A unit's functions are contiguous; `units` holds
+ * (unit index, first, end) triples.
+ */
+export interface FunctionRanges {
+  readonly die: Float64Array;
+  readonly kind: Uint8Array;
+  readonly a: BigUint64Array;
+  readonly b: BigUint64Array;
+  readonly units: Int32Array;
 }
 
 // Tags as local constants: the scan loop is hot, and module-namespace lookups are not free everywhere.
@@ -526,6 +570,7 @@ export class Scanner {
   private names: string[] = [];
   private byStrp = new Map<number, number>();
   private byString = new Map<string, number>();
+  private byShort = new Map<number, number>();
   private nameOf = new Uint32Array(1024);
   private die = new Float64Array(1024);
   private tag = new Uint16Array(1024);
@@ -533,6 +578,12 @@ export class Scanner {
   private declKey = new Uint32Array(1024);
   private count = 0;
   private readonly dedup = new Dedup();
+  private fnDie = new Float64Array(256);
+  private fnKind = new Uint8Array(256);
+  private fnA = new BigUint64Array(256);
+  private fnB = new BigUint64Array(256);
+  private fnCount = 0;
+  private fnUnits: number[] = [];
   private roots: { unit: number; root: RootInfo }[] = [];
   private pending: PendingRef[] = [];
   private errors: ScanError[] = [];
@@ -562,6 +613,29 @@ export class Scanner {
     return id;
   }
 
+  /**
+   * A name stored inline (DW_FORM_string). gcc inlines names shorter than a
+   * string offset (`int`, `u8`, `i`), so the same few names recur in every
+   * unit: those of up to 6 ASCII bytes are keyed by their packed bytes and
+   * never decoded twice.
+   */
+  private internInline(b: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (n > 6) return this.intern(decodeUtf8(b, start, end));
+    let key = n;
+    for (let i = 0, mul = 8; i < n; i++, mul *= 256) {
+      const c = b[start + i]!;
+      if (c >= 0x80) return this.intern(decodeUtf8(b, start, end));
+      key += c * mul;
+    }
+    let id = this.byShort.get(key);
+    if (id === undefined) {
+      id = this.intern(decodeUtf8(b, start, end));
+      this.byShort.set(key, id);
+    }
+    return id;
+  }
+
   /** A name at a string-section offset; `space` keeps .debug_str, .debug_line_str and the supplementary file apart. */
   private internAt(bytes: Uint8Array | undefined, offset: number, space: number): number {
     if (space === 0 && this.strIds) {
@@ -574,7 +648,10 @@ export class Scanner {
     if (!bytes || offset >= bytes.length) return -1;
     let end = bytes.indexOf(0, offset);
     if (end < 0) end = bytes.length;
-    id = this.intern(decodeUtf8(bytes, offset, end));
+    // A string section holds each string once (the linker merges them), so an offset names a
+    // string uniquely; no need to hash it. The main thread's merge unifies the rare duplicate.
+    id = this.names.length;
+    this.names.push(decodeUtf8(bytes, offset, end));
     if (space === 0 && this.strIds) this.strIds[offset] = id;
     else this.byStrp.set(key, id);
     return id;
@@ -595,6 +672,22 @@ export class Scanner {
     this.tag[i] = tag;
     this.flags[i] = flags;
     this.declKey[i] = declKey;
+  }
+
+  /** Records the encoded code range of a function definition. */
+  private pushFunction(id: DieId, kind: number, a: bigint, hv: bigint): void {
+    if (this.fnCount === this.fnDie.length) {
+      const n = this.fnCount * 2;
+      const d = new Float64Array(n); d.set(this.fnDie); this.fnDie = d;
+      const k = new Uint8Array(n); k.set(this.fnKind); this.fnKind = k;
+      const x = new BigUint64Array(n); x.set(this.fnA); this.fnA = x;
+      const y = new BigUint64Array(n); y.set(this.fnB); this.fnB = y;
+    }
+    const i = this.fnCount++;
+    this.fnDie[i] = id;
+    this.fnKind[i] = kind;
+    this.fnA[i] = a;
+    this.fnB[i] = hv;
   }
 
   /** Records an entry unless an equivalent one was kept already. */
@@ -663,7 +756,7 @@ export class Scanner {
    * offset `base`.
    */
   scanUnit(unitIndex: number, h: UnitHeader, bytes: Uint8Array, base: number, abbrevs: AbbrevTable, sectionName: string): void {
-    const ub: UnitBytes = { header: h, bytes, base, abbrevs, littleEndian: this.littleEndian, file: this.file, sectionName };
+    const ub: UnitBytes = { header: h, bytes, base, abbrevs, littleEndian: this.littleEndian, file: this.file, sectionName, scratch: newScratch() };
     const dr = new DieReader(ub);
     const root = dr.root();
     if (!root) {
@@ -685,7 +778,9 @@ export class Scanner {
       this.fail(unitIndex, 'ERR_DWARF_FORM', ct, h.abbrevOffset, '.debug_abbrev');
       return;
     }
+    const first = this.fnCount;
     this.walk(unitIndex, h, ub, dr, ct, info, root.endPos);
+    if (this.fnCount > first) this.fnUnits.push(unitIndex, first, this.fnCount);
   }
 
   private walk(unitIndex: number, h: UnitHeader, ub: UnitBytes, dr: DieReader, ct: CompiledTable, info: RootInfo, startPos: number): void {
@@ -697,7 +792,11 @@ export class Scanner {
     const unitOff = h.offset;
     const base = ub.base;
     const end = h.end - base;
-    const { abbrevs, ops } = ct;
+    const { ops } = ct;
+    const abTag = ct.tag;
+    const abFlags = ct.flags;
+    const abStart = ct.start;
+    const abFixed = ct.fixed;
     const cxx = isCxxLanguage(info.language);
     const hashOf = this.fileKeys(info.stmtList);
     const strOffsetsBase = info.strOffsetsBase;
@@ -735,25 +834,32 @@ export class Scanner {
         enumKeys.pop();
         continue;
       }
-      const ab = abbrevs[code];
-      if (!ab) {
+      const abf = code < abFlags.length ? abFlags[code]! : 0;
+      if (!(abf & AB_PRESENT)) {
         this.fail(unitIndex, 'ERR_DWARF_ABBREV', `unknown abbreviation code ${code}`, base + dieStart, ub.sectionName);
         return;
       }
       let nameId = -1;
-      let nameStr: string | undefined;
       let sib = -1;
-      let decl = ab.declPresent;
-      let ext = ab.extPresent;
+      let decl = (abf & AB_DECL) !== 0;
+      let ext = (abf & AB_EXT) !== 0;
+      const hasChildren = (abf & AB_CHILDREN) !== 0;
+      const fixed = abFixed[code]!;
       let ref = -1;
       let refKind = 0;
       let fileNo = -1;
       let lineNo = 0;
       let slow = false;
-      if (ab.fixed >= 0) {
-        pos += ab.fixed;
-        if (!ab.interesting) {
-          if (ab.hasChildren) {
+      let fnKind = 0;
+      let lowPos = -1;
+      let lowVal = 0;
+      let highPos = -1;
+      let highVal = 0;
+      let rangesVal = 0;
+      if (fixed >= 0) {
+        pos += fixed;
+        if (!(abf & AB_INTERESTING)) {
+          if (hasChildren) {
             // Fixed-size DIEs have no sibling attribute: skip the subtree below.
             const d = dr.at(base + dieStart);
             const next = d ? dr.skipSubtree(d) : undefined;
@@ -765,7 +871,7 @@ export class Scanner {
           }
           continue;
         }
-      } else for (let p = ab.ops; ; p += 2) {
+      } else for (let p = abStart[code]!; ; p += 2) {
         const op = ops[p]!;
         if (op === OP_END) break;
         const arg = ops[p + 1]!;
@@ -805,7 +911,7 @@ export class Scanner {
             const z = b.indexOf(0, pos);
             if (z < 0 || z >= end) pos = end + 1;
             else {
-              nameStr = decodeUtf8(b, pos, z);
+              nameId = this.internInline(b, pos, z);
               pos = z + 1;
             }
             break;
@@ -819,6 +925,13 @@ export class Scanner {
           case OP_REF_ALT: ref = readUnsigned(b, pos, arg, le); refKind = 2; pos += arg; break;
           case OP_FILE: fileNo = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
           case OP_LINE: lineNo = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
+          case OP_LOW_ADDR: fnKind |= FnKind.lowAddr; lowPos = pos; pos += arg; break;
+          case OP_LOW_X: fnKind |= FnKind.lowX; lowVal = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
+          case OP_HIGH_CONST: fnKind |= FnKind.highLen; highVal = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
+          case OP_HIGH_ADDR: fnKind |= FnKind.highAddr; highPos = pos; pos += arg; break;
+          case OP_HIGH_X: fnKind |= FnKind.highX; highVal = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
+          case OP_RANGES_OFF: fnKind |= FnKind.rangesOff; rangesVal = readUnsigned(b, pos, arg, le); pos += arg; break;
+          case OP_RANGES_X: fnKind |= FnKind.rangesX; rangesVal = readUnsigned(b, pos, 0, le); pos += unsignedLength(b, pos, 0); break;
           case OP_FILE_IMPLICIT: fileNo = arg; break;
           case OP_LINE_IMPLICIT: lineNo = arg; break;
           case OP_SLOW: slow = true; break;
@@ -834,7 +947,8 @@ export class Scanner {
         }
         pos = d.endPos;
         const nv = d.attr(DW_AT.name);
-        if (nv) nameStr = this.stringOf(nv, strOffsetsBase, h);
+        const str = nv ? this.stringOf(nv, strOffsetsBase, h) : undefined;
+        if (str !== undefined) nameId = this.intern(str);
         const sv = d.siblingOffset();
         if (sv !== undefined) sib = sv - base;
       }
@@ -842,8 +956,8 @@ export class Scanner {
         bad('DIE runs past the end of its unit', dieStart);
         return;
       }
-      if (!ab.interesting) {
-        if (ab.hasChildren) {
+      if (!(abf & AB_INTERESTING)) {
+        if (hasChildren) {
           if (sib > dieStart && sib <= end) pos = sib;
           else {
             const d = dr.at(base + dieStart);
@@ -859,17 +973,22 @@ export class Scanner {
       }
 
       const mode = modes[modes.length - 1]!;
-      const tag = ab.tag;
+      const tag = abTag[code]!;
       const prefix = prefixes[prefixes.length - 1]!;
       let childMode = -1;
       let childPrefix = prefix;
       let childEnumKey = 0;
       const id = (secBase + base + dieStart) as DieId;
+      if (fnKind && tag === TAG_subprogram && !decl && (fnKind & (FnKind.lowAddr | FnKind.lowX | FnKind.rangesOff | FnKind.rangesX))) {
+        const addrAt = (p: number) => (p < 0 ? 0n : h.addressSize === 8 ? new DataView(b.buffer, b.byteOffset + p, 8).getBigUint64(0, le) : BigInt(readUnsigned(b, p, h.addressSize, le)));
+        const a = fnKind & FnKind.lowAddr ? addrAt(lowPos) : fnKind & (FnKind.rangesOff | FnKind.rangesX) ? BigInt(rangesVal) : BigInt(lowVal);
+        const hv = fnKind & FnKind.highAddr ? addrAt(highPos) : BigInt(highVal);
+        this.pushFunction(id, fnKind, a, hv);
+      }
 
       if (mode === MODE_ENUM) {
-        if (tag === TAG_enumerator && (nameId >= 0 || nameStr !== undefined)) {
-          const n = nameStr ?? this.names[nameId]!;
-          this.add(prefix ? this.intern(`${prefix}::${n}`) : nameStr !== undefined ? this.intern(n) : nameId, id, tag, EntryFlag.defined, enumKeys[enumKeys.length - 1]!);
+        if (tag === TAG_enumerator && nameId >= 0) {
+          this.add(prefix ? this.intern(`${prefix}::${this.names[nameId]!}`) : nameId, id, tag, EntryFlag.defined, enumKeys[enumKeys.length - 1]!);
         }
       } else {
         const isType = TYPE_TAG[tag] === 1;
@@ -877,9 +996,8 @@ export class Scanner {
         const isVar = tag === TAG_variable;
         const isNs = tag === TAG_namespace;
         let qid = -1;
-        if ((nameId >= 0 || nameStr !== undefined) && (isType || isFunc || isVar || isNs || (mode === MODE_CLASS && tag === TAG_member))) {
-          const n = nameStr ?? this.names[nameId]!;
-          qid = prefix ? this.intern(`${prefix}::${n}`) : nameStr !== undefined ? this.intern(n) : nameId;
+        if (nameId >= 0 && (isType || isFunc || isVar || isNs || (mode === MODE_CLASS && tag === TAG_member))) {
+          qid = prefix ? this.intern(`${prefix}::${this.names[nameId]!}`) : nameId;
         }
         const dk = fileNo >= 0 || lineNo ? declKeyOf(fileNo >= 0 ? hashOf(fileNo) : 0, lineNo) : 0;
         if (mode === MODE_CLASS) {
@@ -887,8 +1005,8 @@ export class Scanner {
           if (qid >= 0 && (isFunc || isVar || tag === TAG_member)) memberNames!.set(base + dieStart, qid);
           if (qid >= 0 && isType) this.add(qid, id, tag, decl ? EntryFlag.declaration : EntryFlag.defined, dk);
         } else if (isType || isFunc || isVar) {
-          let flags = (decl ? EntryFlag.declaration : 0) | (ext ? EntryFlag.external : 0) | (ab.inline ? EntryFlag.abstract : 0);
-          if (!decl && (isType || ab.defined)) flags |= EntryFlag.defined;
+          let flags = (decl ? EntryFlag.declaration : 0) | (ext ? EntryFlag.external : 0) | (abf & AB_INLINE ? EntryFlag.abstract : 0);
+          if (!decl && (isType || abf & AB_DEFINED)) flags |= EntryFlag.defined;
           if (qid >= 0) {
             if (memberNames && decl) memberNames.set(base + dieStart, qid);
             this.add(qid, id, tag, flags, dk);
@@ -897,7 +1015,7 @@ export class Scanner {
             else this.pending.push({ die: id, target: dieId(refKind === 2 ? 2 : sec, ref), tag, flags: flags | EntryFlag.namedByReference });
           }
         }
-        if (ab.hasChildren) {
+        if (hasChildren) {
           if (isNs) {
             childMode = MODE_NS;
             childPrefix = qid >= 0 ? this.names[qid]! : prefix ? `${prefix}::(anonymous namespace)` : '(anonymous namespace)';
@@ -912,7 +1030,7 @@ export class Scanner {
         }
       }
 
-      if (ab.hasChildren) {
+      if (hasChildren) {
         if (childMode >= 0) {
           modes.push(childMode);
           prefixes.push(childPrefix);
@@ -974,6 +1092,10 @@ export class Scanner {
       roots: this.roots,
       pending: this.pending,
       errors: this.errors,
+      functions: {
+        die: this.fnDie.slice(0, this.fnCount), kind: this.fnKind.slice(0, this.fnCount),
+        a: this.fnA.slice(0, this.fnCount), b: this.fnB.slice(0, this.fnCount), units: Int32Array.from(this.fnUnits),
+      },
     };
   }
 }

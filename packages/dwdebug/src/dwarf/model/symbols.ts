@@ -35,19 +35,27 @@ abstract class SymbolBase {
   abstract readonly kind: string;
   /** The DIE the symbol was made from. */
   readonly id: DieId;
-  /** The name, from the DIE or the DIE it refines (DW_AT_abstract_origin, DW_AT_specification). */
-  readonly name: string | undefined;
   protected readonly host: SymbolHost;
   /** @internal */
   readonly ref: DieRef;
+  private cachedName: string | null | undefined;
 
   constructor(host: SymbolHost, ref: DieRef) {
     this.host = host;
     this.ref = ref;
     this.id = ref.die.id;
-    const n = inheritedAttr(host.contexts, ref, DW_AT.name);
-    // C++ names are qualified by their namespaces and classes, from the DIE that carries the name.
-    this.name = n ? (isCxxLanguage(n.ref.ctx.root(n.ref.unit).language) && ref.die.tag !== DW_TAG.formal_parameter && ref.die.tag !== DW_TAG.inlined_subroutine ? host.cxxName(n.ref) : undefined) ?? n.ref.ctx.string(n.value, n.ref.unit) : undefined;
+  }
+
+  /** The name, from the DIE or the DIE it refines (DW_AT_abstract_origin, DW_AT_specification). */
+  get name(): string | undefined {
+    if (this.cachedName === undefined) {
+      const n = this.inherited(DW_AT.name);
+      const ref = this.ref;
+      // C++ names are qualified by their namespaces and classes, from the DIE that carries the name.
+      const cxx = n && isCxxLanguage(n.ref.ctx.root(n.ref.unit).language) && ref.die.tag !== DW_TAG.formal_parameter && ref.die.tag !== DW_TAG.inlined_subroutine && ref.die.tag !== DW_TAG.variable ? this.host.cxxName(n.ref) : undefined;
+      this.cachedName = n ? (cxx ?? n.ref.ctx.string(n.value, n.ref.unit) ?? null) : null;
+    }
+    return this.cachedName ?? undefined;
   }
 
   protected inherited(at: number) {
@@ -318,13 +326,14 @@ export function makeEnumerator(host: SymbolHost, r: DieRef, enumRef: DieRef): En
 /**
  * A scope: the unit, a function, a lexical block, an inlined call, or a C++
  * namespace. Symbols declared in it, types declared in it, and nested scopes.
+ * Each is read from the scope's DIE on first access, one level at a time, so
+ * finding the scopes at an address in a large function reads only the path
+ * to it.
  */
 export class Scope {
-  readonly symbols: DwarfSymbol[] = [];
-  readonly types: DwarfType[] = [];
-  readonly scopes: Scope[] = [];
-  readonly callSites: CallSite[] = [];
   private cachedRanges: AddressRange[] | undefined;
+  private nested: { scopes: Scope[]; callSites: CallSite[] } | undefined;
+  private declared: { symbols: DwarfSymbol[]; types: DwarfType[] } | undefined;
 
   constructor(
     readonly kind: 'unit' | 'function' | 'block' | 'inlined' | 'namespace',
@@ -333,7 +342,7 @@ export class Scope {
     public parent: Scope | undefined,
     /** The function or inlined instance a function/inlined scope belongs to. */
     readonly owner: FunctionSymbol | InlinedInstance | undefined,
-    readonly name: string | undefined,
+    private readonly host: SymbolHost,
   ) {}
 
   /** The DIE of the scope. */
@@ -341,7 +350,15 @@ export class Scope {
     return this.ref.die.id;
   }
 
-  /** The code the scope covers. A block without address attributes inherits its parent's. */
+  /** The function's or inlined function's name, the unit's source file, or the namespace's name. */
+  get name(): string | undefined {
+    if (this.kind === 'function' || this.kind === 'inlined') return this.owner?.name;
+    if (this.kind === 'unit') return this.host.unitOf(this.ref).name;
+    if (this.kind === 'namespace') return this.host.str(this.ref, DW_AT.name);
+    return undefined;
+  }
+
+  /** The code the scope covers (none for a block without address attributes: see {@link Scope.chainAt}). */
   get ranges(): readonly AddressRange[] {
     if (!this.cachedRanges) {
       this.cachedRanges = this.kind === 'unit' ? this.ref.ctx.unitRanges(this.ref.unit) : this.kind === 'namespace' ? [] : rangesOf(this.ref);
@@ -352,6 +369,79 @@ export class Scope {
   /** True when the scope's own ranges include `addr` (a scope with no ranges contains nothing). */
   contains(addr: bigint): boolean {
     return this.ranges.some((r) => addr >= r.start && addr < r.end);
+  }
+
+  /** Nested scopes: lexical blocks, inlined calls, namespaces. */
+  get scopes(): readonly Scope[] {
+    return this.loadNested().scopes;
+  }
+
+  /** Call sites directly in this scope. */
+  get callSites(): readonly CallSite[] {
+    return this.loadNested().callSites;
+  }
+
+  /**
+   * Variables, parameters, labels and nested functions declared directly in
+   * this scope. A concrete instance (an out-of-line copy or an inlined call)
+   * also lists the variables and parameters of its abstract instance that it
+   * has no DIE for: they exist in the source but were optimized out.
+   */
+  get symbols(): readonly DwarfSymbol[] {
+    return this.loadDeclared().symbols;
+  }
+
+  /** Types declared directly in this scope. */
+  get types(): readonly DwarfType[] {
+    return this.loadDeclared().types;
+  }
+
+  private loadNested(): { scopes: Scope[]; callSites: CallSite[] } {
+    if (this.nested) return this.nested;
+    const scopes: Scope[] = [];
+    const callSites: CallSite[] = [];
+    let count = 0;
+    for (const c of childrenOf(this.ref)) {
+      if (++count > SCOPE_LIMIT) break;
+      switch (c.die.tag) {
+        case DW_TAG.lexical_block: case DW_TAG.try_block: case DW_TAG.catch_block:
+          scopes.push(new Scope('block', c, this, undefined, this.host));
+          break;
+        case DW_TAG.inlined_subroutine: {
+          const s = (this.host.symbolFor(c) as InlinedInstance).scope;
+          s.parent = this;
+          scopes.push(s);
+          break;
+        }
+        case DW_TAG.namespace:
+          if (this.kind === 'unit' || this.kind === 'namespace') scopes.push(new Scope('namespace', c, this, undefined, this.host));
+          break;
+        case DW_TAG.call_site: case DW_TAG.GNU_call_site:
+          callSites.push(this.host.symbolFor(c) as CallSite);
+          break;
+      }
+    }
+    this.nested = { scopes, callSites };
+    return this.nested;
+  }
+
+  private loadDeclared(): { symbols: DwarfSymbol[]; types: DwarfType[] } {
+    if (this.declared) return this.declared;
+    const symbols: DwarfSymbol[] = [];
+    const types: DwarfType[] = [];
+    let count = 0;
+    for (const c of childrenOf(this.ref)) {
+      if (++count > SCOPE_LIMIT) break;
+      const tag = c.die.tag;
+      if (tag === DW_TAG.subprogram || tag === DW_TAG.formal_parameter || tag === DW_TAG.variable || tag === DW_TAG.constant || tag === DW_TAG.label) {
+        const s = this.host.symbolFor(c);
+        if (s) symbols.push(s);
+      } else if (TYPE_DIE.has(tag)) types.push(this.host.typeAt(c));
+    }
+    this.declared = { symbols, types };
+    const concrete = this.kind === 'inlined' || (this.kind === 'function' && this.ref.die.has(DW_AT.abstract_origin));
+    if (concrete) inheritAbstract(this.host, this.ref, symbols);
+    return this.declared;
   }
 
   /**
@@ -372,6 +462,12 @@ export class Scope {
   }
 }
 
+const TYPE_DIE = new Set<number>([
+  DW_TAG.base_type, DW_TAG.typedef, DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.class_type, DW_TAG.enumeration_type,
+  DW_TAG.pointer_type, DW_TAG.const_type, DW_TAG.volatile_type, DW_TAG.array_type, DW_TAG.subroutine_type, DW_TAG.restrict_type,
+  DW_TAG.atomic_type, DW_TAG.reference_type, DW_TAG.rvalue_reference_type, DW_TAG.unspecified_type, DW_TAG.ptr_to_member_type,
+]);
+
 function findChild(s: Scope, addr: bigint, depth: number): Scope | undefined {
   if (depth > 64) return undefined;
   for (const c of s.scopes) {
@@ -385,103 +481,43 @@ function findChild(s: Scope, addr: bigint, depth: number): Scope | undefined {
 
 const SCOPE_LIMIT = 1_000_000;
 
-/**
- * Builds the scope tree under a DIE (iteratively: a deep nest of blocks in
- * corrupt input must not overflow the stack). A concrete instance (an
- * out-of-line copy or an inlined call) also gets the variables and
- * parameters of its abstract instance that it has no DIE for: they exist in
- * the source but were optimized out, and a debugger shows them as such.
- */
+/** The scope of a unit, function or inlined call (its contents load on first use). */
 export function buildScope(host: SymbolHost, ref: DieRef, kind: Scope['kind'], owner: FunctionSymbol | InlinedInstance | undefined, parent: Scope | undefined): Scope {
-  const name = kind === 'function' || kind === 'inlined' ? owner?.name : kind === 'unit' ? host.unitOf(ref).name : kind === 'namespace' ? host.str(ref, DW_AT.name) : undefined;
-  const root = new Scope(kind, ref, parent, owner, name);
-  const work: Scope[] = [root];
-  // abstract_origin targets of every DIE below a concrete function, to know which abstract variables have no concrete DIE.
-  const concreteOrigins = new Set<DieId>();
-  const concrete = kind === 'inlined' || (kind === 'function' && ref.die.has(DW_AT.abstract_origin));
-  let count = 0;
-  while (work.length) {
-    const scope = work.pop()!;
-    for (const c of childrenOf(scope.ref)) {
-      if (++count > SCOPE_LIMIT) return root;
-      if (concrete) {
-        const o = refAttr(c, c.die.attr(DW_AT.abstract_origin));
-        if (o !== undefined) concreteOrigins.add(o);
-      }
-      const tag = c.die.tag;
-      switch (tag) {
-        case DW_TAG.lexical_block:
-        case DW_TAG.try_block:
-        case DW_TAG.catch_block: {
-          const s = new Scope('block', c, scope, undefined, undefined);
-          scope.scopes.push(s);
-          work.push(s);
-          break;
-        }
-        case DW_TAG.inlined_subroutine: {
-          const inst = host.symbolFor(c) as InlinedInstance;
-          // An inlined call's own subtree is built (and completed from its abstract instance) by its scope.
-          const s = inst.scope;
-          s.parent = scope;
-          scope.scopes.push(s);
-          break;
-        }
-        case DW_TAG.namespace: {
-          if (kind === 'unit' || scope.kind === 'namespace') {
-            const s = new Scope('namespace', c, scope, undefined, host.str(c, DW_AT.name));
-            scope.scopes.push(s);
-            work.push(s);
-          }
-          break;
-        }
-        case DW_TAG.call_site:
-        case DW_TAG.GNU_call_site:
-          scope.callSites.push(host.symbolFor(c) as CallSite);
-          break;
-        case DW_TAG.subprogram:
-        case DW_TAG.formal_parameter:
-        case DW_TAG.variable:
-        case DW_TAG.constant:
-        case DW_TAG.label: {
-          const s = host.symbolFor(c);
-          if (s) scope.symbols.push(s);
-          break;
-        }
-        case DW_TAG.base_type: case DW_TAG.typedef: case DW_TAG.structure_type: case DW_TAG.union_type: case DW_TAG.class_type:
-        case DW_TAG.enumeration_type: case DW_TAG.pointer_type: case DW_TAG.const_type: case DW_TAG.volatile_type:
-        case DW_TAG.array_type: case DW_TAG.subroutine_type: case DW_TAG.restrict_type: case DW_TAG.atomic_type:
-        case DW_TAG.reference_type: case DW_TAG.rvalue_reference_type: case DW_TAG.unspecified_type: case DW_TAG.ptr_to_member_type:
-          scope.types.push(host.typeAt(c));
-          break;
-        default:
-          break;
-      }
-    }
-  }
-  if (concrete) inheritAbstract(host, root, concreteOrigins);
-  return root;
+  return new Scope(kind, ref, parent, owner, host);
 }
 
-/** Adds to a concrete function scope the abstract instance's parameters and variables it has no DIE for, keeping parameter order. */
-function inheritAbstract(host: SymbolHost, root: Scope, concreteOrigins: Set<DieId>): void {
-  const origin = originOf(host.contexts, root.ref);
-  if (origin === root.ref) return;
+/**
+ * Adds to a concrete function's symbols the abstract instance's parameters
+ * and variables that no DIE of the concrete instance (at any depth) refers
+ * to, and puts parameters in the abstract instance's order.
+ */
+function inheritAbstract(host: SymbolHost, ref: DieRef, symbols: DwarfSymbol[]): void {
+  const origin = originOf(host.contexts, ref);
+  if (origin === ref) return;
+  const referenced = new Set<DieId>();
+  const dr = ref.ctx.dies(ref.unit);
+  const work = [ref.die];
+  let count = 0;
+  while (work.length && count < SCOPE_LIMIT) {
+    for (const c of dr.children(work.pop()!)) {
+      count++;
+      const o = refAttr({ ctx: ref.ctx, unit: ref.unit, die: c }, c.attr(DW_AT.abstract_origin));
+      if (o !== undefined) referenced.add(o);
+      if (c.hasChildren && (c.tag === DW_TAG.lexical_block || c.tag === DW_TAG.inlined_subroutine)) work.push(c);
+    }
+  }
   const order: DieId[] = [];
   for (const c of childrenOf(origin)) {
     const tag = c.die.tag;
     if (tag === DW_TAG.formal_parameter) order.push(c.die.id);
-    if ((tag === DW_TAG.formal_parameter || tag === DW_TAG.variable) && !concreteOrigins.has(c.die.id)) {
+    if ((tag === DW_TAG.formal_parameter || tag === DW_TAG.variable) && !referenced.has(c.die.id)) {
       const s = host.symbolFor(c);
-      if (s) root.symbols.push(s);
+      if (s) symbols.push(s);
     }
   }
   // Parameters in the abstract instance's order: a concrete copy may lack some, or list them differently.
-  const rank = (s: DwarfSymbol) => {
-    if (s.kind !== 'parameter') return -1;
-    const o = originOf(host.contexts, s.ref).die.id;
-    return order.indexOf(o);
-  };
-  const params = root.symbols.filter((s) => s.kind === 'parameter').sort((a, b) => rank(a) - rank(b));
+  const rank = (s: DwarfSymbol) => (s.kind === 'parameter' ? order.indexOf(originOf(host.contexts, s.ref).die.id) : -1);
+  const params = symbols.filter((s) => s.kind === 'parameter').sort((a, b) => rank(a) - rank(b));
   let k = 0;
-  for (let i = 0; i < root.symbols.length; i++) if (root.symbols[i]!.kind === 'parameter') root.symbols[i] = params[k++]!;
+  for (let i = 0; i < symbols.length; i++) if (symbols[i]!.kind === 'parameter') symbols[i] = params[k++]!;
 }
