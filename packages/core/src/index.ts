@@ -39,3 +39,4 @@ export * from './values/value.js';
 export * from './values/format.js';
 export * from './values/frame-scope.js';
 export * from './unwind/backtrace.js';
+export * from './values/json.js';

@@ -1,0 +1,106 @@
+import {
+  ProbeManager,
+  ProgramSymbols,
+  UsageError,
+  openTargets,
+  standardWalker,
+  type Target,
+  type TargetSpec,
+  type Walker,
+} from '@stackdb/core';
+import type { ToolContext } from './tool.js';
+import { demoProgram } from './demo.js';
+
+/** One opened target with its symbols and walker. */
+export interface SessionTarget {
+  readonly target: Target;
+  readonly program: ProgramSymbols;
+  readonly walker: Walker;
+  /** The tool launched the program (it is killed or detached at the end). */
+  readonly launched: boolean;
+}
+
+/** Options shared by tools that look at a stopped target. */
+export const RUN_OPTIONS = [
+  { long: 'delay', arg: 'MS', type: 'uint' as const, help: 'For a launched program: let it run this long first (default 500)' },
+  { long: 'at', arg: 'SYMBOL', help: 'For a launched program: run until SYMBOL (or FILE:LINE, or ADDR) is reached' },
+  { long: 'demo', help: 'Launch the bundled demo program (the seed\'s dummy)' },
+  { long: 'demo-threads', help: 'Launch the bundled two-thread demo program (dummy.threads)' },
+  { long: 'kill', help: 'Kill a launched program at the end instead of detaching' },
+];
+
+function withDemo(specs: readonly TargetSpec[], tool: ToolContext['args']['tool']): readonly TargetSpec[] {
+  const threads = tool.demoThreads === true;
+  if (tool.demo !== true && !threads) return specs;
+  if (specs.length) throw new UsageError('--demo launches its own target: give no target options with it');
+  return [{
+    id: 1, driver: 'ptrace', kind: 'base', options: {}, selectedBy: '--demo', overlays: [],
+    common: { activeProbing: [], debugfileLoadOpts: [], softBreakpoints: false },
+    program: [demoProgram({ threads }), '1'],
+  }];
+}
+
+/** Opens the command line's targets (or the demo) and builds symbols and a walker for each. */
+export async function openSession(ctx: ToolContext): Promise<SessionTarget[]> {
+  const specs = withDemo(ctx.args.targets, ctx.args.tool);
+  if (!specs.length) throw new UsageError('no target given: use -p PID, -- PROGRAM ARGS, --core FILE, --gdb-port PORT, ... (see --help)');
+  const targets = await openTargets(specs, ctx.registry);
+  return targets.map((target) => {
+    const spec = target.spec;
+    const program = new ProgramSymbols(target, {
+      ...(spec?.common.debugfileRootPrefix ? { rootPrefix: spec.common.debugfileRootPrefix } : {}),
+      ...(spec?.common.debugfileLoadOpts.length ? { loadOptions: spec.common.debugfileLoadOpts } : {}),
+    });
+    return { target, program, walker: standardWalker(target, program), launched: spec?.program !== undefined };
+  });
+}
+
+/**
+ * For launched programs: runs them for `--delay` ms (default 500), or until
+ * `--at` is reached, then pauses. Attached targets are left as they were opened.
+ */
+export async function runLaunched(session: readonly SessionTarget[], tool: ToolContext['args']['tool']): Promise<void> {
+  for (const s of session) {
+    if (!s.launched || !s.target.capabilities.execution) continue;
+    if (typeof tool.at === 'string') {
+      const addresses = await resolveCode(s.program, tool.at);
+      const probes = ProbeManager.for(s.target);
+      const ps = await Promise.all(addresses.map((a) => probes.breakpoint(a, { pre: () => 'stop' }, { name: tool.at as string })));
+      const r = await s.target.monitor();
+      for (const p of ps) await p.remove();
+      if (r.reason === 'exited') throw new UsageError(`the program exited before reaching ${tool.at}`);
+    } else {
+      await s.target.resume();
+      await new Promise((r) => setTimeout(r, typeof tool.delay === 'number' ? tool.delay : 500));
+      await s.target.pause();
+      // Stops that happened meanwhile (thread events, signals) are handled before looking.
+      if (s.target.status === 'paused') await s.target.poll();
+    }
+  }
+}
+
+/** Runtime addresses of a code location: `SYMBOL`, `OBJECT:SYMBOL`, `FILE:LINE`, or a hex address. */
+export async function resolveCode(program: ProgramSymbols, spec: string): Promise<bigint[]> {
+  if (/^0x[0-9a-f]+$/i.test(spec)) return [BigInt(spec)];
+  const fileLine = /^(.+):(\d+)$/.exec(spec);
+  if (fileLine) {
+    const out: bigint[] = [];
+    for (const m of await program.modules()) {
+      const df = await program.debugFile(m);
+      for (const a of df?.addressesOf(fileLine[1]!, Number(fileLine[2])) ?? []) out.push(a.address + m.bias);
+    }
+    if (out.length) return out;
+  }
+  const syms = (await program.lookupSymbol(spec)).filter((s) => s.elf.type === 'func' || s.elf.type === 'ifunc');
+  if (!syms.length) throw new UsageError(`no function or line named ${spec}`);
+  return [syms[0]!.start];
+}
+
+/** Detaches (or kills, with --kill or for the demo) every target, leaving programs running. */
+export async function closeSession(session: readonly SessionTarget[], tool: ToolContext['args']['tool']): Promise<void> {
+  const kill = tool.kill === true || tool.demo === true || tool.demoThreads === true;
+  for (const s of [...session].reverse()) {
+    if (kill && s.launched && s.target.capabilities.kill && s.target.status !== 'exited') await s.target.kill();
+    await s.target.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { backtrace, formatBacktrace, valueToJson, type Backtrace, type FormatContext, type NamedValue, type Thread } from '@stackdb/core';
+import { closeSession, openSession, runLaunched, type SessionTarget } from '../session.js';
+import type { ToolContext } from '../tool.js';
+
+async function namedJson(values: readonly NamedValue[], ctx: FormatContext) {
+  return Promise.all(values.map(async (n) => ({
+    name: n.name,
+    ...(await valueToJson(n.value, ctx, { scalarsOnly: false })),
+    ...(n.entry ? { entry: await valueToJson(n.entry, ctx) } : {}),
+  })));
+}
+
+async function backtraceJson(bt: Backtrace, ctx: FormatContext) {
+  return {
+    tid: bt.thread.tid,
+    ...(bt.thread.name ? { name: bt.thread.name } : {}),
+    end: bt.end,
+    ...(bt.error ? { error: bt.error } : {}),
+    frames: await Promise.all(bt.frames.map(async (f) => ({
+      index: f.index,
+      pc: `0x${f.pc.toString(16)}`,
+      function: f.frame.name ?? null,
+      inlined: f.frame.inlined,
+      ...(f.frame.file !== undefined ? { file: f.frame.file, line: f.frame.line } : {}),
+      ...(f.frame.module ? { module: f.frame.module.path } : {}),
+      stepper: f.frame.physical.stepper,
+      args: await namedJson(f.args, ctx),
+      ...(f.locals ? { locals: await namedJson(f.locals, ctx) } : {}),
+    }))),
+  };
+}
+
+async function threadsOf(s: SessionTarget, only: number | undefined): Promise<Thread[]> {
+  const all = await s.target.threads();
+  if (only === undefined) return all;
+  return [await s.target.thread(only)];
+}
+
+/** `stackdb backtrace`: every thread's stack with typed arguments, then detach. */
+export async function run(ctx: ToolContext): Promise<number> {
+  const opts = ctx.args.tool;
+  const session = await openSession(ctx);
+  try {
+    await runLaunched(session, opts);
+    const json: unknown[] = [];
+    for (const s of session) {
+      const fmt: FormatContext = { target: s.target, program: s.program };
+      const lines: string[] = [];
+      if (session.length > 1 && !opts.json) lines.push(`target ${s.target.id} ${s.target.name}:`);
+      const btOpts = { ...(typeof opts.depth === 'number' ? { maxDepth: opts.depth } : {}), locals: opts.locals === true };
+      const traces: Backtrace[] = [];
+      for (const th of await threadsOf(s, typeof opts.thread === 'number' ? opts.thread : undefined)) traces.push(await backtrace(s.walker, s.program, th, btOpts));
+      if (opts.json) {
+        json.push({ target: s.target.id, name: s.target.name, driver: s.target.driver, threads: await Promise.all(traces.map((bt) => backtraceJson(bt, fmt))) });
+        continue;
+      }
+      for (const bt of traces) lines.push(...(await formatBacktrace(bt, fmt)), '');
+      ctx.stdout.write(lines.join('\n'));
+    }
+    if (opts.json) ctx.stdout.write(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n');
+  } finally {
+    await closeSession(session, opts);
+  }
+  return 0;
+}
