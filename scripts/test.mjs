@@ -52,7 +52,7 @@ let exitCode = 0;
 try {
   const deps = spawnSync(process.execPath, [path.join(root, 'scripts/system-deps.mjs'), 'ensure'], { stdio: 'inherit' });
   if (deps.status !== 0) { totals.failed++; exitCode = 1; }
-  const build = spawnSync(process.execPath, [path.join(root, 'node_modules/nx/bin/nx.js'), 'run-many', '-t', 'build', '--output-style=stream'], { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
+  const build = spawnSync(process.execPath, [path.join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--output-style=stream'], { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
   if (build.status !== 0) {
     process.stderr.write('build failed: tests not run\n');
     totals.failed++;
