@@ -24,3 +24,4 @@ export { LineFlag, fileAt, rowAddress, rowFor } from './line.js';
 export { dieId, dieIdOffset, dieIdSection, DieSection } from './unit.js';
 export type { DieId, UnitHeader } from './unit.js';
 export * from './constants.js';
+export * from '../dump/index.js';

@@ -1,5 +1,5 @@
 import { DW_FORM, DW_LNCT, DW_LNE, DW_LNS } from './constants.js';
-import { Reader, stringAt } from './reader.js';
+import { Reader, stringAt, TRUNCATED } from './reader.js';
 
 /** One entry of a line program's file table. */
 export interface LineFile {
@@ -231,8 +231,11 @@ const MAX_ROWS = 50_000_000;
  */
 export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): LineTable {
   r.seek(h.programOffset);
+  const b = r.bytes;
+  const le = r.littleEndian;
   const endPos = Math.min(r.end, h.end - r.base);
-  let cap = 256;
+  // A row takes about two bytes of program; size the columns once for that.
+  let cap = Math.max(64, (endPos - r.pos) >> 1);
   let offset = new Float64Array(cap);
   let file = new Uint32Array(cap);
   let line = new Uint32Array(cap);
@@ -242,7 +245,7 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   let n = 0;
 
   // The address is the last DW_LNE_set_address (a bigint, kept as its distance from the
-  // table's base) plus a number advanced by the opcodes.
+  // table's base) plus a number advanced by the opcodes: no bigint arithmetic per row.
   let base: bigint | undefined;
   let seqOff = 0;
   let addr = 0;
@@ -251,45 +254,24 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   let ln = 1;
   let col = 0;
   let isStmt = h.defaultIsStmt;
-  let basicBlock = false;
-  let endSeq = false;
-  let prologueEnd = false;
-  let epilogueBegin = false;
+  let rowFlags = 0; // basic block, prologue end, epilogue begin of the next row
   let discriminator = 0;
   const minInst = h.minInstLength;
   const maxOps = Math.max(1, h.maxOpsPerInst);
+  const opcodeBase = h.opcodeBase;
+  const lineBase = h.lineBase;
+  const lineRange = h.lineRange;
+  let p = r.pos;
+  let error = false;
 
-  const reset = () => {
-    seqOff = 0;
-    addr = 0;
-    opIndex = 0;
-    f = 1;
-    ln = 1;
-    col = 0;
-    isStmt = h.defaultIsStmt;
-    basicBlock = endSeq = prologueEnd = epilogueBegin = false;
-    discriminator = 0;
-  };
-  const emit = () => {
-    if (n === cap) {
-      cap *= 2;
-      const a2 = new Float64Array(cap); a2.set(offset); offset = a2;
-      const f2 = new Uint32Array(cap); f2.set(file); file = f2;
-      const l2 = new Uint32Array(cap); l2.set(line); line = l2;
-      const c2 = new Uint32Array(cap); c2.set(column); column = c2;
-      const g2 = new Uint8Array(cap); g2.set(flags); flags = g2;
-      const d2 = new Uint32Array(cap); d2.set(disc); disc = d2;
-    }
-    offset[n] = seqOff + addr;
-    file[n] = f;
-    line[n] = ln;
-    column[n] = col;
-    flags[n] = (isStmt ? LineFlag.isStmt : 0) | (endSeq ? LineFlag.endSequence : 0) | (prologueEnd ? LineFlag.prologueEnd : 0)
-      | (epilogueBegin ? LineFlag.epilogueBegin : 0) | (basicBlock ? LineFlag.basicBlock : 0);
-    disc[n] = discriminator;
-    n++;
-    basicBlock = prologueEnd = epilogueBegin = false;
-    discriminator = 0;
+  const grow = () => {
+    cap *= 2;
+    const a2 = new Float64Array(cap); a2.set(offset); offset = a2;
+    const f2 = new Uint32Array(cap); f2.set(file); file = f2;
+    const l2 = new Uint32Array(cap); l2.set(line); line = l2;
+    const c2 = new Uint32Array(cap); c2.set(column); column = c2;
+    const g2 = new Uint8Array(cap); g2.set(flags); flags = g2;
+    const d2 = new Uint32Array(cap); d2.set(disc); disc = d2;
   };
   const advance = (opAdvance: number) => {
     if (maxOps === 1) addr += minInst * opAdvance;
@@ -298,69 +280,123 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
       opIndex = (opIndex + opAdvance) % maxOps;
     }
   };
-
-  while (r.pos < endPos && !r.error && n < MAX_ROWS) {
-    const op = r.u8();
-    if (op >= h.opcodeBase) {
-      const adj = op - h.opcodeBase;
-      advance(Math.floor(adj / h.lineRange));
-      ln += h.lineBase + (adj % h.lineRange);
-      emit();
-    } else if (op === 0) {
-      const len = r.uleb();
-      const start = r.pos;
-      if (len === 0) continue;
-      const sub = r.u8();
-      switch (sub) {
-        case DW_LNE.end_sequence:
-          endSeq = true;
-          emit();
-          reset();
-          break;
-        case DW_LNE.set_address: {
-          const a = r.address(len - 1 <= 8 ? len - 1 : addressSize);
-          base ??= a;
-          seqOff = Number(a - base);
-          addr = 0;
-          opIndex = 0;
-          break;
-        }
-        case DW_LNE.set_discriminator:
-          discriminator = r.uleb();
-          break;
-        default:
-          // DW_LNE_define_file (deprecated) and vendor opcodes: skip by length.
-          break;
+  // LEB128 readers over the program bytes; a read past the end marks the program truncated.
+  const uleb = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= endPos) {
+        error = true;
+        return 0;
       }
-      r.pos = start;
-      r.skip(len);
+      const c = b[p++]!;
+      v += (c & 0x7f) * mul;
+      if (!(c & 0x80)) return v;
+      mul *= 128;
+    }
+  };
+  const sleb = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= endPos) {
+        error = true;
+        return 0;
+      }
+      const c = b[p++]!;
+      v += (c & 0x7f) * mul;
+      mul *= 128;
+      if (!(c & 0x80)) return c & 0x40 ? v - mul : v;
+    }
+  };
+
+  while (p < endPos && !error && n < MAX_ROWS) {
+    const op = b[p++]!;
+    let emit = false;
+    let endSeq = false;
+    if (op >= opcodeBase) {
+      const adj = op - opcodeBase;
+      advance(Math.floor(adj / lineRange));
+      ln += lineBase + (adj % lineRange);
+      emit = true;
+    } else if (op === 0) {
+      const len = uleb();
+      const start = p;
+      if (len === 0 || error) continue;
+      if (start + len > endPos) {
+        error = true;
+        break;
+      }
+      const sub = b[p++]!;
+      if (sub === DW_LNE.end_sequence) {
+        emit = true;
+        endSeq = true;
+      } else if (sub === DW_LNE.set_address) {
+        r.pos = p;
+        const a = r.address(len - 1 <= 8 ? len - 1 : addressSize);
+        base ??= a;
+        seqOff = Number(a - base);
+        addr = 0;
+        opIndex = 0;
+      } else if (sub === DW_LNE.set_discriminator) {
+        discriminator = uleb();
+      }
+      // DW_LNE_define_file (deprecated) and vendor opcodes are skipped by length.
+      p = start + len;
     } else {
       switch (op) {
-        case DW_LNS.copy: emit(); break;
-        case DW_LNS.advance_pc: advance(r.uleb()); break;
-        case DW_LNS.advance_line: ln += r.sleb(); break;
-        case DW_LNS.set_file: f = r.uleb(); break;
-        case DW_LNS.set_column: col = r.uleb(); break;
+        case DW_LNS.copy: emit = true; break;
+        case DW_LNS.advance_pc: advance(uleb()); break;
+        case DW_LNS.advance_line: ln += sleb(); break;
+        case DW_LNS.set_file: f = uleb(); break;
+        case DW_LNS.set_column: col = uleb(); break;
         case DW_LNS.negate_stmt: isStmt = !isStmt; break;
-        case DW_LNS.set_basic_block: basicBlock = true; break;
-        case DW_LNS.const_add_pc: advance(Math.floor((255 - h.opcodeBase) / h.lineRange)); break;
-        case DW_LNS.fixed_advance_pc: addr += r.u16(); opIndex = 0; break;
-        case DW_LNS.set_prologue_end: prologueEnd = true; break;
-        case DW_LNS.set_epilogue_begin: epilogueBegin = true; break;
-        case DW_LNS.set_isa: r.uleb(); break;
+        case DW_LNS.set_basic_block: rowFlags |= LineFlag.basicBlock; break;
+        case DW_LNS.const_add_pc: advance(Math.floor((255 - opcodeBase) / lineRange)); break;
+        case DW_LNS.fixed_advance_pc:
+          if (p + 2 > endPos) error = true;
+          else addr += le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!;
+          p += 2;
+          opIndex = 0;
+          break;
+        case DW_LNS.set_prologue_end: rowFlags |= LineFlag.prologueEnd; break;
+        case DW_LNS.set_epilogue_begin: rowFlags |= LineFlag.epilogueBegin; break;
+        case DW_LNS.set_isa: uleb(); break;
         default: {
           // Unknown standard opcode: skip its ULEB operands as the header declares.
           const nargs = h.standardOpcodeLengths[op - 1] ?? 0;
-          for (let i = 0; i < nargs; i++) r.uleb();
+          for (let i = 0; i < nargs; i++) uleb();
         }
       }
     }
+    if (emit && !error) {
+      if (n === cap) grow();
+      offset[n] = seqOff + addr;
+      file[n] = f;
+      line[n] = ln;
+      column[n] = col;
+      flags[n] = (isStmt ? LineFlag.isStmt : 0) | (endSeq ? LineFlag.endSequence : 0) | rowFlags;
+      disc[n] = discriminator;
+      n++;
+      rowFlags = 0;
+      discriminator = 0;
+      if (endSeq) {
+        seqOff = 0;
+        addr = 0;
+        opIndex = 0;
+        f = 1;
+        ln = 1;
+        col = 0;
+        isStmt = h.defaultIsStmt;
+      }
+    }
   }
-  return sortRows(h, base ?? 0n, offset.subarray(0, n), file.subarray(0, n), line.subarray(0, n), column.subarray(0, n), flags.subarray(0, n), disc.subarray(0, n));
+  r.pos = Math.min(p, r.end);
+  if (error) r.fail('truncated line program', r.offset, TRUNCATED);
+  return sortRows(h, base ?? 0n, offset, file, line, column, flags, disc, n);
 }
 
-function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array): LineTable {
-  const n = offset.length;
+function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array, n: number): LineTable {
   let sorted = true;
   for (let i = 1; i < n; i++) {
     if (offset[i]! < offset[i - 1]! || (offset[i] === offset[i - 1] && flags[i]! & LineFlag.endSequence && !(flags[i - 1]! & LineFlag.endSequence))) {
@@ -368,7 +404,9 @@ function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint3
       break;
     }
   }
-  if (sorted) return { header: h, base, offset: offset.slice(), file: file.slice(), line: line.slice(), column: column.slice(), flags: flags.slice(), discriminator: disc.slice(), length: n };
+  // Columns sized by estimate keep their slack unless it is large.
+  const fit = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => (a.length > n + (n >> 2) + 64 ? (a.slice(0, n) as T) : a);
+  if (sorted) return { header: h, base, offset: fit(offset), file: fit(file), line: fit(line), column: fit(column), flags: fit(flags), discriminator: fit(disc), length: n };
   // Sort sequences, not rows: rows of a sequence stay together and in order.
   const seqs: [number, number][] = [];
   let s = 0;

@@ -451,12 +451,10 @@ export class Scope {
    */
   chainAt(addr: bigint): Scope[] {
     const out: Scope[] = [this];
-    let cur: Scope = this;
     for (let depth = 0; depth < 1000; depth++) {
-      const next = findChild(cur, addr, 0);
+      const next = findChild(out[out.length - 1]!, addr, 0);
       if (!next) break;
       out.push(next);
-      cur = next;
     }
     return out.reverse();
   }
