@@ -74,26 +74,47 @@ export class ProgramSymbols implements SymbolLookup {
   }
 
   /**
-   * A module's DWARF, loaded once per binary (lazily: a name index first, units
-   * on first use), or undefined when it has none.
+   * A module's DWARF with its name index (for lookups by name), loaded once per
+   * binary, or undefined when it has none.
    */
   async debugFile(module: LoadedModule): Promise<DebugFile | undefined> {
+    const df = await this.codeDebugFile(module);
+    await df?.indexNames();
+    return df;
+  }
+
+  /**
+   * A module's DWARF for lookups by address (function, inlined calls, scopes,
+   * lines): loaded with unit headers only, so a backtrace never pays for a
+   * whole-file name index; {@link debugFile} builds the index on first need.
+   * The same object is shared by both.
+   */
+  async codeDebugFile(module: LoadedModule): Promise<DebugFile | undefined> {
     const bf = await this.binfile(module);
     if (!bf) return undefined;
     let p = debugFiles.get(bf);
     if (!p) {
       const sections = binfileDwarfSections(bf);
-      p = sections ? DebugFile.load(sections, this.opts.loadOptions?.length ? { loadOptions: this.opts.loadOptions } : {}).catch(() => undefined) : Promise.resolve(undefined);
+      p = sections ? DebugFile.load(sections, { loadOptions: this.loadOptions() }).catch(() => undefined) : Promise.resolve(undefined);
       debugFiles.set(bf, p);
     }
     return p;
+  }
+
+  /** The user's load options (`-F`), deferring the name index unless they ask for a full load. */
+  private loadOptions(): string[] {
+    const given = [...(this.opts.loadOptions ?? [])];
+    const flags = given.flatMap((o) => (o.split('||')[0] ?? '').split(',')).map((f) => f.trim().toUpperCase());
+    const last = Math.max(flags.lastIndexOf('NONE'), flags.lastIndexOf('*'));
+    const active = flags.slice(last + 1);
+    return active.includes('FULLSYM') || active.includes('NODWARF') ? given : [...given, 'CUHEADERS'];
   }
 
   /** Everything known about a runtime code address. */
   async describe(address: Addr): Promise<CodeLocation> {
     const module = await this.moduleAt(address);
     if (!module) return { address };
-    const [symbol, debugFile] = await Promise.all([this.symbolAt(address), this.debugFile(module)]);
+    const [symbol, debugFile] = await Promise.all([this.symbolAt(address), this.codeDebugFile(module)]);
     const link = address - module.bias;
     const fn = debugFile?.functionAt(link);
     const line = debugFile?.lineAt(link);
