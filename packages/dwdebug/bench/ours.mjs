@@ -1,5 +1,6 @@
 // One scenario of the vmlinux benchmark, run in a fresh process by vmlinux.mjs.
 // Usage: node bench/ours.mjs <scenario> <vmlinux> [addresses-file] [workers]
+// STACKDB_BENCH_CACHE=DIR uses (and fills) an on-disk index cache there.
 // Prints one JSON line: { ms, detail }.
 import fs from 'node:fs';
 import { ElfFile, DebugFile, elfDwarfSections, typeName, strip } from '../dist/index.js';
@@ -7,7 +8,11 @@ import { ElfFile, DebugFile, elfDwarfSections, typeName, strip } from '../dist/i
 const [scenario, file, addrFile, workers] = process.argv.slice(2);
 const t0 = performance.now();
 const elf = ElfFile.open(file);
-const opts = { ...(workers !== undefined && workers !== '-' ? { workers: Number(workers) } : {}), ...(scenario === 'eager' ? { eager: true } : {}) };
+const opts = {
+  ...(workers !== undefined && workers !== '-' ? { workers: Number(workers) } : {}),
+  ...(scenario === 'eager' ? { eager: true } : {}),
+  ...(process.env.STACKDB_BENCH_CACHE ? { indexCache: process.env.STACKDB_BENCH_CACHE } : {}),
+};
 const df = await DebugFile.load(elfDwarfSections(elf), opts);
 const loaded = performance.now();
 let detail;

@@ -4,6 +4,7 @@ import { parseAranges } from './aranges.js';
 import { DW_TAG } from './constants.js';
 import { DwarfContext } from './context.js';
 import { buildIndex, type FunctionIndex } from './index/build.js';
+import { defaultCacheDir } from './index/cache.js';
 import type { NameIndex } from './index/name-index.js';
 import { EntryFlag, FnKind, isTypeTag } from './index/scan.js';
 import type { AddressRange } from './lists.js';
@@ -40,6 +41,13 @@ export interface DebugFileOptions {
   readonly strict?: boolean;
   /** Bytes of unit data kept in memory between uses (default 64 MiB; eager loads keep everything). */
   readonly unitCacheBytes?: number;
+  /**
+   * Keep built indexes on disk and reuse them when the same file (same path,
+   * size, modification time and inode) is loaded again, as gdb's index-cache
+   * does: `true` for `$XDG_CACHE_HOME/stackdb/dwarf-index`, or a directory.
+   * Off by default.
+   */
+  readonly indexCache?: boolean | string;
 }
 
 /** A source position. */
@@ -151,6 +159,8 @@ export class DebugFile {
    */
   static async load(sections: DwarfSections, opts: DebugFileOptions = {}): Promise<DebugFile> {
     const flags = parseLoadOptions(opts.loadOptions, opts.eager);
+    const cacheDir = opts.indexCache === true ? defaultCacheDir() : opts.indexCache || undefined;
+    const buildOpts = { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(cacheDir ? { indexCache: cacheDir } : {}) };
     const noDwarf: DwarfSections = { path: sections.path, littleEndian: sections.littleEndian, is64: sections.is64, section: () => undefined };
     const src = flags.noDwarf ? noDwarf : sections;
     const cacheBytes = flags.eager ? Number.MAX_SAFE_INTEGER : opts.unitCacheBytes;
@@ -162,7 +172,7 @@ export class DebugFile {
     let supIndex: NameIndex | undefined;
     let functions: FunctionIndex | undefined;
     if (!flags.headersOnly) {
-      const [a, b] = await Promise.all([buildIndex(main, opts), sup ? buildIndex(sup, opts) : undefined]);
+      const [a, b] = await Promise.all([buildIndex(main, buildOpts), sup ? buildIndex(sup, buildOpts) : undefined]);
       index = a.index;
       supIndex = b?.index;
       functions = a.functions;

@@ -83,3 +83,31 @@ systemTest(test, 'C++: namespaces, classes, methods, static members', [{ command
   const shape = df.lookupTypes('geo::Shape')[0] as StructType;
   t.true(shape.members.find((m) => m.name === 'count')!.isStatic);
 });
+
+systemTest(test, 'the on-disk index cache gives the same answers and follows the file', cc, async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stackdb-idx-'));
+  const copy = path.join(dir, 'prog');
+  fs.copyFileSync(buildSplit().replace(/dwarf-split$/, 'dwarf-split.debug'), copy);
+  try {
+    const cold = (await openDebug(copy, { indexCache: dir })).df;
+    const cached = fs.readdirSync(dir).filter((f) => f.endsWith('.idx'));
+    t.is(cached.length, 1);
+    const warm = (await openDebug(copy, { indexCache: dir })).df;
+    for (const df of [cold, warm]) {
+      const main = df.lookupGlobals('main')[0] as FunctionSymbol;
+      t.is(df.functionAt(main.entryPc! + 4n)?.function.name, 'main');
+      t.is(df.lookupGlobals('helper').length, 2);
+      t.is(df.units()[0]!.name, cold.units()[0]!.name);
+    }
+    t.deepEqual(warm.indexStats, cold.indexStats);
+    // A changed file gets a new key.
+    fs.utimesSync(copy, new Date(), new Date(Date.now() + 5000));
+    await openDebug(copy, { indexCache: dir });
+    t.is(fs.readdirSync(dir).filter((f) => f.endsWith('.idx')).length, 2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -16,12 +16,15 @@ import type { DwarfContext, SectionKey } from '../context.js';
 import { DW_AT } from '../constants.js';
 import type { SectionSpec } from '../source.js';
 import { dieIdSection, DieSection, type DieId } from '../unit.js';
+import { cacheKey, readCache, writeCache } from './cache.js';
 import { NameIndex } from './name-index.js';
 import { EntryFlag, type FunctionRanges, type ScanError, type ScanOutput } from './scan.js';
 import { runIndexJob, type IndexJob, type IndexSections } from './task.js';
 
 /** Options of {@link buildIndex}. */
 export interface BuildOptions {
+  /** A directory for the on-disk index cache (see cache.ts); none by default. */
+  readonly indexCache?: string;
   /**
    * Worker threads besides the calling thread, which scans too (so a load
    * keeps its thread busy until the index is built). 0 scans in the calling
@@ -130,6 +133,17 @@ function resolveName(ctx: DwarfContext, target: DieId): { name: string; external
  * index. Decode errors of single units are returned, not thrown.
  */
 export async function buildIndex(ctx: DwarfContext, opts: BuildOptions = {}): Promise<BuiltIndex> {
+  const key = opts.indexCache ? cacheKey(ctx) : undefined;
+  if (key) {
+    const cached = readCache(opts.indexCache!, key, ctx);
+    if (cached) return cached;
+  }
+  const built = await scanAll(ctx, opts);
+  if (key) writeCache(opts.indexCache!, key, ctx, built);
+  return built;
+}
+
+async function scanAll(ctx: DwarfContext, opts: BuildOptions): Promise<BuiltIndex> {
   const units = ctx.units;
   const order = Int32Array.from(units.map((_, i) => i)).sort((a, b) => (units[b]!.end - units[b]!.offset) - (units[a]!.end - units[a]!.offset));
   const infoSize = (ctx.section('info')?.size ?? 0) + (ctx.section('types')?.size ?? 0);

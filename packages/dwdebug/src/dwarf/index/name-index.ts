@@ -9,6 +9,15 @@ export interface IndexEntry {
   readonly flags: number;
 }
 
+/** The arrays a {@link NameIndex} is made of. */
+export interface NameIndexArrays {
+  readonly names: string[];
+  readonly start: Uint32Array;
+  readonly die: Float64Array;
+  readonly tag: Uint16Array;
+  readonly flags: Uint8Array;
+}
+
 /**
  * The global name index of one file: names to DIEs, in flat typed arrays
  * sorted by name id (entries of one name are contiguous, in DIE order). A
@@ -23,6 +32,18 @@ export class NameIndex {
     private readonly tag: Uint16Array,
     private readonly flags: Uint8Array,
   ) {}
+
+  /** The index's arrays, for the on-disk cache. */
+  toArrays(): NameIndexArrays {
+    return { names: this.names, start: this.start, die: this.die, tag: this.tag, flags: this.flags };
+  }
+
+  /** Rebuilds an index from {@link NameIndex.toArrays}. */
+  static fromArrays(a: NameIndexArrays): NameIndex {
+    const byName = new Map<string, number>();
+    a.names.forEach((n, i) => byName.set(n, i));
+    return new NameIndex(a.names, byName, a.start, a.die, a.tag, a.flags);
+  }
 
   /** Number of distinct names. */
   get nameCount(): number {
