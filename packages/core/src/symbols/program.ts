@@ -32,14 +32,20 @@ export interface ModuleSymbol extends AddressSymbol {
  * LibraryState), each with its binary and debuginfo opened lazily. Addresses
  * going in and out are runtime addresses; module biases are applied here.
  * The module list is re-read when an address falls outside every known module
- * (a library loaded since) and whenever {@link invalidate} is called (exec,
- * dynamic-loader notifications).
+ * and the target has run since the list was read (a library may have been
+ * loaded meanwhile), and whenever {@link invalidate} is called (exec,
+ * dynamic-loader notifications from a {@link LibraryState}).
  */
 export class ProgramSymbols implements SymbolLookup {
   private modulesP?: Promise<LoadedModule[]>;
+  /** The target ran since the module list was read. */
+  private ranSinceRead = false;
 
   constructor(readonly target: Target, readonly opts: { rootPrefix?: string; loadOptions?: readonly string[] } = {}) {
     target.on('exec', () => this.invalidate());
+    target.on('state-change', ({ to }) => {
+      if (to === 'running') this.ranSinceRead = true;
+    });
   }
 
   /** Forgets the module list (it is read again on next use). */
@@ -50,6 +56,7 @@ export class ProgramSymbols implements SymbolLookup {
   /** The loaded modules. */
   modules(): Promise<LoadedModule[]> {
     if (!this.modulesP) {
+      this.ranSinceRead = false;
       const p = this.target.modules();
       this.modulesP = p;
       p.catch(() => {
@@ -63,7 +70,7 @@ export class ProgramSymbols implements SymbolLookup {
   async moduleAt(address: Addr): Promise<LoadedModule | undefined> {
     const find = (mods: LoadedModule[]) => mods.find((m) => m.ranges.some(([s, e]) => s <= address && address < e));
     const hit = find(await this.modules());
-    if (hit) return hit;
+    if (hit || !this.ranSinceRead) return hit;
     this.invalidate();
     return find(await this.modules());
   }
@@ -110,14 +117,19 @@ export class ProgramSymbols implements SymbolLookup {
     return active.includes('FULLSYM') || active.includes('NODWARF') ? given : [...given, 'CUHEADERS'];
   }
 
-  /** Everything known about a runtime code address. */
-  async describe(address: Addr): Promise<CodeLocation> {
+  /**
+   * Everything known about a runtime code address. With `symbol: 'fallback'`
+   * the ELF symbol is looked up only when DWARF does not describe the function
+   * (building a large library's symbol index costs more than the DWARF lookup).
+   */
+  async describe(address: Addr, opts: { symbol?: 'always' | 'fallback' } = {}): Promise<CodeLocation> {
     const module = await this.moduleAt(address);
     if (!module) return { address };
-    const [symbol, debugFile] = await Promise.all([this.symbolAt(address), this.codeDebugFile(module)]);
+    const debugFile = await this.codeDebugFile(module);
     const link = address - module.bias;
     const fn = debugFile?.functionAt(link);
     const line = debugFile?.lineAt(link);
+    const symbol = fn && opts.symbol === 'fallback' ? undefined : await this.symbolAt(address);
     return {
       address, module,
       ...(symbol ? { symbol } : {}),
@@ -125,6 +137,19 @@ export class ProgramSymbols implements SymbolLookup {
       ...(line ? { line } : {}),
       ...(debugFile ? { debugFile } : {}),
     };
+  }
+
+  /**
+   * Whether a module's unwind tables describe the code at a runtime address
+   * (a kernel ORC entry that is not "undefined", or a DWARF CFI FDE).
+   */
+  async hasUnwindInfo(address: Addr): Promise<boolean> {
+    const module = await this.moduleAt(address);
+    if (!module) return false;
+    const link = address - module.bias;
+    const orc = (await this.orcTable(module))?.entryFor(link);
+    if (orc) return orc.type !== 'undefined';
+    return (await this.cfiTable(module))?.fdeFor(link) !== undefined;
   }
 
   /** A module's call frame information (`.eh_frame` and `.debug_frame`), built once per binary. */

@@ -157,5 +157,16 @@ export class Walker {
  * modules for symbols and unwind tables.
  */
 export function standardWalker(target: Target, program: ProgramSymbols): Walker {
-  return new Walker(target, { symbols: program, steppers: [new OrcStepper(program), new CfiStepper(program)] });
+  return new Walker(target, {
+    symbols: program,
+    defaults: false,
+    steppers: [
+      new SignalFrameStepper(),
+      new BottomOfStackStepper((pc) => program.hasUnwindInfo(pc)),
+      new OrcStepper(program),
+      new CfiStepper(program),
+      new FramePointerStepper(),
+      new HeuristicScanStepper(),
+    ],
+  });
 }

@@ -51,7 +51,7 @@ export interface LogicalFrame {
   readonly code?: FunctionSymbol | InlinedInstance;
   /** Function name: from DWARF, else the ELF symbol, else undefined. */
   readonly name?: string;
-  /** The ELF symbol covering the pc (with its module). */
+  /** The ELF symbol covering the pc, when DWARF does not describe the function. */
   readonly symbol?: ModuleSymbol;
   readonly module?: LoadedModule;
   /** Source position: the pc's line for the innermost frame, the inlined call's position for outer ones. */
@@ -111,7 +111,7 @@ export class FrameScope {
 
   /** Describes a physical frame. `cfa` computes its CFA when the walker has not yet. */
   static async create(program: ProgramSymbols, frame: Frame, caller: FrameScope | undefined, cfa: () => Promise<Addr | undefined>): Promise<FrameScope> {
-    const loc = await program.describe(frame.lookupPc);
+    const loc = await program.describe(frame.lookupPc, { symbol: 'fallback' });
     return new FrameScope(program, frame, caller, loc.module, loc.debugFile, loc.function, loc.symbol, cfa);
   }
 
