@@ -8,7 +8,7 @@ import { defaultCacheDir } from './index/cache.js';
 import type { NameIndex } from './index/name-index.js';
 import { EntryFlag, FnKind, isTypeTag } from './index/scan.js';
 import type { AddressRange } from './lists.js';
-import { fileAt, LineFlag, rowAddress, rowFor, type LineTable } from './line.js';
+import { fileAt, LineFlag, rowAddress, rowFor, sameAddress, type LineTable } from './line.js';
 import { parseLoadOptions, type LoadFlags } from './load-options.js';
 import { IntervalMap } from './model/address-map.js';
 import { dieAt, rangesOf, type DieRef } from './model/dies.js';
@@ -459,7 +459,7 @@ export class DebugFile {
       // As gdb: a row that is not a statement defers to a statement row at the same address.
       if (!(t.flags[i]! & LineFlag.isStmt)) {
         let k = i;
-        while (k > 0 && t.offset[k - 1] === t.offset[k] && !(t.flags[k - 1]! & LineFlag.endSequence) && !(t.flags[k]! & LineFlag.isStmt)) k--;
+        while (k > 0 && sameAddress(t, k - 1, k) && !(t.flags[k - 1]! & LineFlag.endSequence) && !(t.flags[k]! & LineFlag.isStmt)) k--;
         if (t.flags[k]! & LineFlag.isStmt) i = k;
       }
       const f = fileAt(t.header, t.file[i]!);

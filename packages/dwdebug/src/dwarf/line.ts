@@ -202,13 +202,15 @@ export const LineFlag = { isStmt: 1, endSequence: 2, prologueEnd: 4, epilogueBeg
  * The rows of one line program, sorted by address (stable, so rows at one
  * address keep program order, and sequences stay whole). Columns of numbers
  * in typed arrays: a kernel unit has thousands of rows. Addresses are kept as
- * offsets from `base` (a unit's code spans far less than 2^53 bytes), so
- * decoding allocates no bigint per row; {@link rowAddress} gives the address.
+ * their high and low 32-bit halves (a table may mix sequences at kernel
+ * addresses with sequences left at 0 by discarded sections, so no double
+ * holds them all exactly), and decoding allocates no bigint per row;
+ * {@link rowAddress} gives the address.
  */
 export interface LineTable {
   readonly header: LineHeader;
-  readonly base: bigint;
-  readonly offset: Float64Array;
+  readonly hi: Uint32Array;
+  readonly lo: Uint32Array;
   readonly file: Uint32Array;
   readonly line: Uint32Array;
   readonly column: Uint32Array;
@@ -219,7 +221,12 @@ export interface LineTable {
 
 /** The address of row `i`. */
 export function rowAddress(t: LineTable, i: number): bigint {
-  return t.base + BigInt(t.offset[i]!);
+  return (BigInt(t.hi[i]!) << 32n) | BigInt(t.lo[i]!);
+}
+
+/** True when rows `i` and `j` have the same address. */
+export function sameAddress(t: LineTable, i: number, j: number): boolean {
+  return t.hi[i] === t.hi[j] && t.lo[i] === t.lo[j];
 }
 
 const MAX_ROWS = 50_000_000;
@@ -231,12 +238,21 @@ const MAX_ROWS = 50_000_000;
  */
 export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): LineTable {
   r.seek(h.programOffset);
+  if (h.end > r.base + r.end) {
+    // The program runs past the bytes at hand: a reader over a window of the section says so, and is
+    // given a larger window; at the end of the section this is a truncated table.
+    // The rows before the end are still decoded.
+    const at = r.pos;
+    r.fail('line program runs past the end of the data', h.offset, TRUNCATED);
+    r.pos = at;
+  }
   const b = r.bytes;
   const le = r.littleEndian;
   const endPos = Math.min(r.end, h.end - r.base);
   // A row takes about two bytes of program; size the columns once for that.
   let cap = Math.max(64, (endPos - r.pos) >> 1);
-  let offset = new Float64Array(cap);
+  let hiA = new Uint32Array(cap);
+  let loA = new Uint32Array(cap);
   let file = new Uint32Array(cap);
   let line = new Uint32Array(cap);
   let column = new Uint32Array(cap);
@@ -244,10 +260,10 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   let disc = new Uint32Array(cap);
   let n = 0;
 
-  // The address is the last DW_LNE_set_address (a bigint, kept as its distance from the
-  // table's base) plus a number advanced by the opcodes: no bigint arithmetic per row.
-  let base: bigint | undefined;
-  let seqOff = 0;
+  // The address is the last DW_LNE_set_address (split into 32-bit halves once) plus a number
+  // advanced by the opcodes: no bigint arithmetic per row.
+  let seqHi = 0;
+  let seqLo = 0;
   let addr = 0;
   let opIndex = 0;
   let f = 1;
@@ -266,7 +282,8 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
 
   const grow = () => {
     cap *= 2;
-    const a2 = new Float64Array(cap); a2.set(offset); offset = a2;
+    const h2 = new Uint32Array(cap); h2.set(hiA); hiA = h2;
+    const o2 = new Uint32Array(cap); o2.set(loA); loA = o2;
     const f2 = new Uint32Array(cap); f2.set(file); file = f2;
     const l2 = new Uint32Array(cap); l2.set(line); line = l2;
     const c2 = new Uint32Array(cap); c2.set(column); column = c2;
@@ -332,10 +349,21 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
         emit = true;
         endSeq = true;
       } else if (sub === DW_LNE.set_address) {
-        r.pos = p;
-        const a = r.address(len - 1 <= 8 ? len - 1 : addressSize);
-        base ??= a;
-        seqOff = Number(a - base);
+        // Read directly: the reader may carry a (recoverable) truncation error.
+        const size = len - 1 <= 8 ? len - 1 : addressSize;
+        const u32 = (q: number) => (le ? b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24) : (b[q]! << 24) | (b[q + 1]! << 16) | (b[q + 2]! << 8) | b[q + 3]!) >>> 0;
+        if (size === 8) {
+          seqLo = u32(le ? p : p + 4);
+          seqHi = u32(le ? p + 4 : p);
+        } else if (size === 4) {
+          seqLo = u32(p);
+          seqHi = 0;
+        } else {
+          let v = 0;
+          for (let i = 0; i < size; i++) v += b[p + (le ? i : size - 1 - i)]! * 2 ** (8 * i);
+          seqLo = v;
+          seqHi = 0;
+        }
         addr = 0;
         opIndex = 0;
       } else if (sub === DW_LNE.set_discriminator) {
@@ -371,7 +399,9 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
     }
     if (emit && !error) {
       if (n === cap) grow();
-      offset[n] = seqOff + addr;
+      const lo = seqLo + addr;
+      loA[n] = lo % 4294967296;
+      hiA[n] = (seqHi + Math.floor(lo / 4294967296)) >>> 0;
       file[n] = f;
       line[n] = ln;
       column[n] = col;
@@ -381,7 +411,8 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
       rowFlags = 0;
       discriminator = 0;
       if (endSeq) {
-        seqOff = 0;
+        seqHi = 0;
+        seqLo = 0;
         addr = 0;
         opIndex = 0;
         f = 1;
@@ -392,21 +423,23 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
     }
   }
   r.pos = Math.min(p, r.end);
-  if (error) r.fail('truncated line program', r.offset, TRUNCATED);
-  return sortRows(h, base ?? 0n, offset, file, line, column, flags, disc, n);
+  if (error && !r.error) r.fail('truncated line program', r.offset, TRUNCATED);
+  return sortRows(h, hiA, loA, file, line, column, flags, disc, n);
 }
 
-function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array, n: number): LineTable {
+function sortRows(h: LineHeader, hi: Uint32Array, lo: Uint32Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array, n: number): LineTable {
+  const cmp = (i: number, j: number) => hi[i]! - hi[j]! || lo[i]! - lo[j]!;
   let sorted = true;
   for (let i = 1; i < n; i++) {
-    if (offset[i]! < offset[i - 1]! || (offset[i] === offset[i - 1] && flags[i]! & LineFlag.endSequence && !(flags[i - 1]! & LineFlag.endSequence))) {
+    const c = cmp(i, i - 1);
+    if (c < 0 || (c === 0 && flags[i]! & LineFlag.endSequence && !(flags[i - 1]! & LineFlag.endSequence))) {
       sorted = false;
       break;
     }
   }
-  // Columns sized by estimate keep their slack unless it is large.
-  const fit = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => (a.length > n + (n >> 2) + 64 ? (a.slice(0, n) as T) : a);
-  if (sorted) return { header: h, base, offset: fit(offset), file: fit(file), line: fit(line), column: fit(column), flags: fit(flags), discriminator: fit(disc), length: n };
+  // Columns sized by estimate: a view of the rows, copied only when the slack is large.
+  const fit = <T extends Uint32Array | Uint8Array>(a: T): T => (a.length > n + (n >> 2) + 64 ? a.slice(0, n) : a.subarray(0, n)) as T;
+  if (sorted) return { header: h, hi: fit(hi), lo: fit(lo), file: fit(file), line: fit(line), column: fit(column), flags: fit(flags), discriminator: fit(disc), length: n };
   // Sort sequences, not rows: rows of a sequence stay together and in order.
   const seqs: [number, number][] = [];
   let s = 0;
@@ -417,14 +450,15 @@ function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint3
     }
   }
   if (s < n) seqs.push([s, n]);
-  seqs.sort((a, b) => offset[a[0]]! - offset[b[0]]! || a[0] - b[0]);
+  seqs.sort((a, b) => cmp(a[0], b[0]) || a[0] - b[0]);
   const out = {
-    header: h, base, offset: new Float64Array(n), file: new Uint32Array(n), line: new Uint32Array(n), column: new Uint32Array(n),
+    header: h, hi: new Uint32Array(n), lo: new Uint32Array(n), file: new Uint32Array(n), line: new Uint32Array(n), column: new Uint32Array(n),
     flags: new Uint8Array(n), discriminator: new Uint32Array(n), length: n,
   };
   let k = 0;
   for (const [a, b] of seqs) {
-    out.offset.set(offset.subarray(a, b), k);
+    out.hi.set(hi.subarray(a, b), k);
+    out.lo.set(lo.subarray(a, b), k);
     out.file.set(file.subarray(a, b), k);
     out.line.set(line.subarray(a, b), k);
     out.column.set(column.subarray(a, b), k);
@@ -440,13 +474,14 @@ function sortRows(h: LineHeader, base: bigint, offset: Float64Array, file: Uint3
  * that does not end at or before it. Returns the row index, or -1.
  */
 export function rowFor(t: LineTable, address: bigint): number {
-  const target = Number(address - t.base);
+  const th = Number(address >> 32n) >>> 0;
+  const tl = Number(address & 0xffffffffn);
   let lo = 0;
   let hi = t.length - 1;
   let best = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (t.offset[mid]! <= target) {
+    if (t.hi[mid]! < th || (t.hi[mid] === th && t.lo[mid]! <= tl)) {
       best = mid;
       lo = mid + 1;
     } else hi = mid - 1;
