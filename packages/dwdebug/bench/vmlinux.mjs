@@ -110,7 +110,10 @@ for a in addrs:
     except LookupError: pass
 print(n, "symbols")`));
 if (!flag('--no-gdb')) measure('gdb', 'load + 1000 addrs -> info line', () => {
-  const r = timed('gdb', ['-batch', '-nx', '-x', '/dev/stdin', vmlinux], addrs.map((a) => `info line *0x${a.toString(16)}`).join('\n') + '\n');
+  const script = `${addrFile}.gdb`;
+  fs.writeFileSync(script, addrs.map((a) => `info line *0x${a.toString(16)}`).join('\n') + '\n');
+  const r = timed('gdb', ['-batch', '-nx', '-x', script, vmlinux]);
+  fs.rmSync(script, { force: true });
   return { ...r, out: `${(r.out.match(/^Line \d+/gm) ?? []).length} lines` };
 });
 if (flag('--eager')) measure('stackdb', 'eager full load (every unit)', ours('eager'));

@@ -58,6 +58,7 @@ systemTest(test, "the kernel's debug vmlinux: lazy index, function and struct la
   { check: () => (kernel ? undefined : 'not installed'), what: 'debug vmlinux (linux-image-amd64-dbg)' },
   { file: '/usr/bin/python3', package: 'python3' },
   { check: () => { try { run('/usr/bin/python3', ['-c', 'import drgn']); return undefined; } catch { return 'import drgn failed'; } }, what: 'python3-drgn' },
+  { command: 'gdb', package: 'gdb' },
 ], async (t) => {
   const { df } = await openDebug(kernel!);
   t.deepEqual(df.errors, []);
@@ -77,6 +78,17 @@ systemTest(test, "the kernel's debug vmlinux: lazy index, function and struct la
   const ts = df.lookupTypes('struct task_struct')[0] as StructType;
   t.is(ts.size, ref.size);
   t.deepEqual(ts.members.map((m) => [m.name ?? null, m.bitOffset]), ref.members);
+  // Line numbers of 100 spread-out text addresses agree with gdb's `info line`.
+  const map = fs.readFileSync(kernel!.replace('vmlinux-', 'System.map-'), 'utf8');
+  const sym = (n: string) => BigInt('0x' + new RegExp(`^([0-9a-f]+) \\S ${n}$`, 'm').exec(map)![1]);
+  const [lo, hi] = [sym('_stext'), sym('_etext')];
+  const addrs = Array.from({ length: 100 }, (_, i) => lo + ((hi - lo) * BigInt(i * 7919 % 100)) / 100n + BigInt(i));
+  const out = gdb(kernel!, addrs.map((a) => `info line *0x${a.toString(16)}`));
+  addrs.forEach((a, i) => {
+    const g = /^Line (\d+) of "([^"]+)"/.exec(out[i]!);
+    const ours = df.lineAt(a);
+    t.is(ours ? `${ours.line} ${ours.file.endsWith(g?.[2] ?? '') ? 'same file' : ours.file}` : 'none', g ? `${g[1]} same file` : 'none', `line of 0x${a.toString(16)}`);
+  });
   // Declared in C, defined by the linker script: the declaration gives its type.
   t.is(typeName((df.lookupGlobals('jiffies')[0] as VariableSymbol).type), 'volatile long unsigned int');
   t.true(df.units().length > 2000);
