@@ -1,5 +1,5 @@
 import { DW_FORM } from './constants.js';
-import type { Reader } from './reader.js';
+import { TRUNCATED, type Reader } from './reader.js';
 
 /** One abbreviation declaration: the shape shared by every DIE that uses its code. */
 export interface Abbrev {
@@ -111,18 +111,18 @@ export function parseAbbrevTable(r: Reader, offset: number): AbbrevTable {
   let p = r.pos;
   const v: number[] = [0];
   const spec = table.spec;
-  const bad = (msg: string, at: number) => {
+  const bad = (msg: string, at: number, code?: string) => {
     r.pos = at;
-    r.fail(msg, r.base + at);
+    r.fail(msg, r.base + at, code);
   };
   for (;;) {
     const declAt = p;
-    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation table', declAt), table;
+    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation table', declAt, TRUNCATED), table;
     const code = v[0]!;
     if (code === 0) break;
-    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt), table;
+    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED), table;
     const tag = v[0]!;
-    if (p >= end) return bad('truncated abbreviation', declAt), table;
+    if (p >= end) return bad('truncated abbreviation', declAt, TRUNCATED), table;
     const children = b[p++] !== 0;
     if (!table.add(code)) return bad(`duplicate abbreviation code ${code}`, declAt), table;
     table.tags.push(tag);
@@ -130,9 +130,9 @@ export function parseAbbrevTable(r: Reader, offset: number): AbbrevTable {
     const first = spec.length >> 1;
     table.specStart.push(first);
     for (;;) {
-      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt), table;
+      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED), table;
       const at = v[0]!;
-      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt), table;
+      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED), table;
       const form = v[0]!;
       if (at === 0 && form === 0) break;
       if (form === DW_FORM.implicit_const) {

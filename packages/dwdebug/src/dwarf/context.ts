@@ -140,9 +140,10 @@ export class DwarfContext {
     let t = this.abbrevCache.get(offset);
     if (t) return t;
     const sec = this.section('abbrev');
-    const r = new Reader(sec?.all() ?? new Uint8Array(0), { file: this.path, section: sec?.name ?? '.debug_abbrev' }, this.littleEndian);
-    t = parseAbbrevTable(r, offset);
-    r.check();
+    if (!sec) throw new DwarfError('ERR_DWARF_FORMAT', 'no .debug_abbrev section', { file: this.path });
+    const { value, reader } = parseAt(sec, offset, this.path, this.littleEndian, (r) => parseAbbrevTable(r, offset), 16384);
+    reader.check();
+    t = value;
     this.abbrevCache.set(offset, t, 1);
     return t;
   }

@@ -35,7 +35,7 @@ export interface DebugFileOptions {
    * accepted; its file filters are ignored.
    */
   readonly loadOptions?: readonly string[] | string;
-  /** Worker threads for indexing; 0 indexes in the calling thread. Default: one per CPU for large files. */
+  /** Worker threads for indexing besides the calling thread; 0 indexes in the calling thread alone. Default: one per idle CPU for large files. */
   readonly workers?: number;
   /** Throw the first decode error at load instead of keeping what could be read. */
   readonly strict?: boolean;

@@ -111,3 +111,16 @@ systemTest(test, 'the on-disk index cache gives the same answers and follows the
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+systemTest(test, 'indexing in worker threads gives the same index as in the calling thread', cc, async (t) => {
+  const file = buildSplit().replace(/dwarf-split$/, 'dwarf-split.debug');
+  const inThread = (await openDebug(file, { workers: 0 })).df;
+  const threaded = (await openDebug(file, { workers: 2 })).df;
+  t.deepEqual(threaded.indexStats, inThread.indexStats);
+  t.deepEqual(threaded.errors, []);
+  for (const name of ['main', 'helper', 'global_outer', 'GREEN']) {
+    t.deepEqual(threaded.lookupGlobals(name).map((s) => s.id), inThread.lookupGlobals(name).map((s) => s.id), name);
+  }
+  const main = threaded.lookupGlobals('main')[0] as FunctionSymbol;
+  t.is(threaded.functionAt(main.entryPc! + 4n)?.function.name, 'main');
+});

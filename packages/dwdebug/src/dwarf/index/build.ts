@@ -28,10 +28,21 @@ export interface BuildOptions {
   /**
    * Worker threads besides the calling thread, which scans too (so a load
    * keeps its thread busy until the index is built). 0 scans in the calling
-   * thread alone. Default: one fewer than the CPUs (at most 7, at least 1);
-   * none for small files.
+   * thread alone. Default: one per idle CPU (by the load average) beyond the
+   * calling thread's, at most 7; none for small files.
    */
   readonly workers?: number;
+}
+
+/**
+ * Worker threads to start by default: one per CPU that is idle now, besides
+ * the calling thread's. On a busy machine an extra thread only competes for
+ * the same CPU (and costs its own heap), so the load average decides.
+ */
+function defaultWorkers(): number {
+  const cpus = Math.min(8, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  const idle = Math.floor(cpus - os.loadavg()[0]! + 0.5);
+  return Math.max(0, Math.min(cpus, idle) - 1);
 }
 
 /** Files with less `.debug_info` than this are scanned in the calling thread: starting workers costs more. */
@@ -147,9 +158,7 @@ async function scanAll(ctx: DwarfContext, opts: BuildOptions): Promise<BuiltInde
   const units = ctx.units;
   const order = Int32Array.from(units.map((_, i) => i)).sort((a, b) => (units[b]!.end - units[b]!.offset) - (units[a]!.end - units[a]!.offset));
   const infoSize = (ctx.section('info')?.size ?? 0) + (ctx.section('types')?.size ?? 0);
-  const cpus = Math.min(8, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-  // The calling thread scans too, so one CPU is left for it.
-  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? Math.max(1, cpus - 1) : 0), units.length);
+  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? defaultWorkers() : 0), units.length);
   const base = { file: ctx.path, littleEndian: ctx.littleEndian, units, order };
   let outputs: ScanOutput[];
   if (nWorkers <= 0) {

@@ -516,6 +516,51 @@ function declKeyOf(fileHash: number, line: number): number {
 }
 
 /**
+ * A map from string-section offsets to name ids: open addressing over two
+ * Int32Arrays (a few MB for a kernel's 140,000 names, where a flat table
+ * indexed by offset would take 4 bytes per byte of `.debug_str`, and a Map
+ * would allocate per entry).
+ */
+class OffsetTable {
+  private keys = new Int32Array(1 << 12).fill(-1);
+  private vals = new Int32Array(1 << 12);
+  private size = 0;
+
+  /** The id stored for an offset, or -1. */
+  get(offset: number): number {
+    const mask = this.keys.length - 1;
+    for (let i = Math.imul(offset, 0x9e3779b1) >>> 0 & mask; ; i = (i + 1) & mask) {
+      const k = this.keys[i]!;
+      if (k === offset) return this.vals[i]!;
+      if (k === -1) return -1;
+    }
+  }
+
+  set(offset: number, id: number): void {
+    if (offset > 0x7fffffff) return;
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const mask = this.keys.length - 1;
+    for (let i = Math.imul(offset, 0x9e3779b1) >>> 0 & mask; ; i = (i + 1) & mask) {
+      if (this.keys[i] === -1 || this.keys[i] === offset) {
+        if (this.keys[i] === -1) this.size++;
+        this.keys[i] = offset;
+        this.vals[i] = id;
+        return;
+      }
+    }
+  }
+
+  private grow(): void {
+    const oldK = this.keys;
+    const oldV = this.vals;
+    this.keys = new Int32Array(oldK.length * 2).fill(-1);
+    this.vals = new Int32Array(oldK.length * 2);
+    this.size = 0;
+    for (let i = 0; i < oldK.length; i++) if (oldK[i] !== -1) this.set(oldK[i]!, oldV[i]!);
+  }
+}
+
+/**
  * Deduplication state over dense name ids. Keys are numbers (never strings),
  * so the millions of repeated header DIEs of a kernel cost no allocation:
  * declarations seen are a bit per tag slot; the first (tag slot, declaration
@@ -594,14 +639,10 @@ export class Scanner {
     private readonly littleEndian: boolean,
     private readonly strings: ScanStrings,
     private readonly line: SectionData | undefined,
-  ) {
-    // Names by .debug_str offset in a flat table when the section is of a sane size: one
-    // load per named DIE instead of a hash lookup.
-    const n = strings.str?.length ?? 0;
-    if (n > 0 && n <= 32 * 1024 * 1024) this.strIds = new Int32Array(n).fill(-1);
-  }
+  ) {}
 
-  private readonly strIds: Int32Array | undefined;
+  /** Names by .debug_str offset (the common case), in an open-addressing table of typed arrays. */
+  private readonly strIds = new OffsetTable();
 
   private intern(s: string): number {
     let id = this.byString.get(s);
@@ -638,9 +679,9 @@ export class Scanner {
 
   /** A name at a string-section offset; `space` keeps .debug_str, .debug_line_str and the supplementary file apart. */
   private internAt(bytes: Uint8Array | undefined, offset: number, space: number): number {
-    if (space === 0 && this.strIds) {
-      const cached = this.strIds[offset];
-      if (cached !== undefined && cached >= 0) return cached;
+    if (space === 0) {
+      const cached = this.strIds.get(offset);
+      if (cached >= 0) return cached;
     }
     const key = offset * 4 + space;
     let id = this.byStrp.get(key);
@@ -652,7 +693,7 @@ export class Scanner {
     // string uniquely; no need to hash it. The main thread's merge unifies the rare duplicate.
     id = this.names.length;
     this.names.push(decodeUtf8(bytes, offset, end));
-    if (space === 0 && this.strIds) this.strIds[offset] = id;
+    if (space === 0) this.strIds.set(offset, id);
     else this.byStrp.set(key, id);
     return id;
   }

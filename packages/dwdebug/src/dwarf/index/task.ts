@@ -1,5 +1,5 @@
 import { parseAbbrevTable, type AbbrevTable } from '../abbrev.js';
-import { Reader } from '../reader.js';
+import { parseAt } from '../window.js';
 import { FileReader, sectionFromSpec, type SectionData, type SectionSpec } from '../source.js';
 import { DieSection, type UnitHeader } from '../unit.js';
 import { Scanner, type ScanOutput } from './scan.js';
@@ -45,8 +45,6 @@ export function runIndexJob(job: IndexJob): ScanOutput {
     const scanner = new Scanner(job.file, job.littleEndian, {
       str: whole(job.sections.str), lineStr: whole(job.sections.lineStr), strOffsets: whole(job.sections.strOffsets), supStr: whole(job.sections.supStr),
     }, sec(job.sections.line));
-    const abbrevBytes = abbrev?.all();
-    const abbrevReader = abbrevBytes ? new Reader(abbrevBytes, { file: job.file, section: abbrev!.name }, job.littleEndian) : undefined;
     const tables = new Map<number, AbbrevTable>();
     // One buffer for every unit read from a file: a kernel's 174 MB would otherwise churn the heap.
     let buffer = new Uint8Array(1 << 20);
@@ -63,15 +61,16 @@ export function runIndexJob(job: IndexJob): ScanOutput {
     function scanOne(ui: number): void {
       const h = job.units[ui]!;
       const data = h.section === DieSection.types ? types : info;
-      if (!data || !abbrevReader) return;
+      if (!data || !abbrev) return;
       let table = tables.get(h.abbrevOffset);
       if (!table) {
-        abbrevReader.error = undefined;
-        table = parseAbbrevTable(abbrevReader, h.abbrevOffset);
-        if (abbrevReader.error) {
-          scanner.recordError(ui, abbrevReader.error);
+        // Each unit's table is read by itself: no thread holds all of .debug_abbrev.
+        const { value, reader } = parseAt(abbrev, h.abbrevOffset, job.file, job.littleEndian, (r) => parseAbbrevTable(r, h.abbrevOffset), 16384);
+        if (reader.error) {
+          scanner.recordError(ui, reader.error);
           return;
         }
+        table = value;
         if (tables.size >= 16) tables.delete(tables.keys().next().value!);
         tables.set(h.abbrevOffset, table);
       }
