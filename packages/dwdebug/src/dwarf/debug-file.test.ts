@@ -27,7 +27,7 @@ function staticAddress(df: DebugFile, name: string): bigint | undefined {
   if (loc?.kind !== 'expr') return undefined;
   const e = loc.expr;
   if (e[0] === 0x03) return new DataView(e.buffer, e.byteOffset + 1, 8).getBigUint64(0, true);
-  if (e[0] === 0xa1) return v!.unit && (df.units().find((u) => u.index === v!.unit.index)!.env().addrx(e[1]!));
+  if (e[0] === 0xa1) return v!.unit.env().addrx(e[1]!);
   return undefined;
 }
 
@@ -203,4 +203,24 @@ test('unknown load options are typed errors', async (t) => {
   const e = await t.throwsAsync(() => import('./debug-file.js').then(({ DebugFile }) => DebugFile.load({ path: 'x', littleEndian: true, is64: true, section: () => undefined }, { loadOptions: ['BOGUS'] })));
   t.true(e instanceof DwarfError);
   t.is((e as DwarfError).code, 'ERR_DWARF_LOAD_OPTION');
+});
+
+systemTest(test, 'locations and unit environments feed the location evaluator', needs, async (t) => {
+  const { evaluate } = await import('../loc/evaluate.js');
+  for (const flavour of [FLAVOURS.find((f) => f.name === 'gcc-O0-dwarf4')!, FLAVOURS.find((f) => f.name === 'clang-O0-dwarf5')!]) {
+    const { df } = await openDebug(buildC(flavour));
+    const v = df.lookupGlobals('global_outer')[0] as VariableSymbol;
+    const loc = v.location!;
+    t.is(loc.kind, 'expr');
+    const unit = v.unit;
+    const env = { register: async () => undefined, memory: async () => new Uint8Array(8) };
+    const bias = 0x555555554000n;
+    const r = await evaluate((loc as { expr: Uint8Array }).expr, unit.env(bias), env);
+    t.deepEqual(r, { kind: 'memory', address: staticAddress(df, 'global_outer')! + bias }, flavour.name);
+    // A parameter at -O0 is frame-base relative: the evaluator asks for the frame base.
+    const main = df.lookupGlobals('main')[0] as FunctionSymbol;
+    const argc = main.params[0]!;
+    const pr = await evaluate((argc.location as { expr: Uint8Array }).expr, unit.env(), { ...env, frameBase: async () => 0x7fff0000n });
+    t.is(pr.kind, 'memory');
+  }
 });

@@ -9,6 +9,7 @@ import type { AddressRange } from '../lists.js';
 import type { DieId } from '../unit.js';
 import { bigAttr, childrenOf, flagAttr, inheritedAttr, locationOf, numAttr, originOf, rangesOf, refAttr, type Contexts, type DieRef, type Location } from './dies.js';
 import { isSigned, type DwarfType, type EnumType, type FunctionType, type TypeHost } from './types.js';
+import type { CompileUnit } from './unit.js';
 
 /** What symbols need from the model that made them. */
 export interface SymbolHost extends TypeHost {
@@ -18,17 +19,11 @@ export interface SymbolHost extends TypeHost {
   /** The function type of a subprogram DIE (parameters and return type). */
   functionTypeOf(r: DieRef): FunctionType;
   /** The compilation unit object for a unit of a context. */
-  unitOf(r: DieRef): CompileUnitLike;
+  unitOf(r: DieRef): CompileUnit;
   /** The symbol for a DIE id (cached), or undefined. */
   symbolById(id: DieId): DwarfSymbol | undefined;
   /** A line-table file name of a DIE's unit by file number (DW_AT_call_file). */
   fileName(r: DieRef, fileNumber: number): string | undefined;
-}
-
-/** The part of a compilation unit symbols refer to. */
-export interface CompileUnitLike {
-  readonly name: string | undefined;
-  readonly index: number;
 }
 
 abstract class SymbolBase {
@@ -63,7 +58,7 @@ abstract class SymbolBase {
   }
 
   /** The compilation unit the symbol is in. */
-  get unit(): CompileUnitLike {
+  get unit(): CompileUnit {
     return this.host.unitOf(this.ref);
   }
   get declLine(): number | undefined {
