@@ -1,11 +1,13 @@
 // One scenario of the vmlinux benchmark, run in a fresh process by vmlinux.mjs.
 // Usage: node bench/ours.mjs <scenario> <vmlinux> [addresses-file] [workers]
-// STACKDB_BENCH_CACHE=DIR uses (and fills) an on-disk index cache there.
+// STACKDB_BENCH_CACHE=DIR uses (and fills) an on-disk index cache there;
+// STACKDB_BENCH_WORKERS=N forces the number of worker threads.
 // Prints one JSON line: { ms, detail }.
 import fs from 'node:fs';
 import { ElfFile, DebugFile, elfDwarfSections, typeName, strip } from '../dist/index.js';
 
-const [scenario, file, addrFile, workers] = process.argv.slice(2);
+const [scenario, file, addrFile, workersArg] = process.argv.slice(2);
+const workers = workersArg ?? process.env.STACKDB_BENCH_WORKERS;
 const t0 = performance.now();
 const elf = ElfFile.open(file);
 const opts = {

@@ -76,6 +76,7 @@ const drgn = (code) => () => timed(python, ['-c', `import drgn\np = drgn.Program
 const gdb = (cmds) => () => timed('gdb', ['-batch', '-nx', ...cmds.flatMap((c) => ['-ex', c]), vmlinux]);
 
 measure('stackdb', 'load + lookup do_sys_openat2', ours('function'));
+measure('stackdb', 'same, forced 1 worker + calling thread', ours('function', { STACKDB_BENCH_WORKERS: '1' }));
 // The on-disk index cache: filled by one untimed load, then measured.
 ours('function', { STACKDB_BENCH_CACHE: cacheDir })();
 measure('stackdb', 'same, index cache warm', ours('function', { STACKDB_BENCH_CACHE: cacheDir }));
