@@ -169,14 +169,27 @@ export class DwarfContext {
     return (u.scratch.dies ??= new DieReader(u));
   }
 
-  /** The root DIE facts of a unit. */
+  /**
+   * The root DIE facts of a unit. Without the index (which records them), the
+   * root DIE is read from the unit's first bytes, not the whole unit: mapping
+   * addresses to units must not read all of `.debug_info`.
+   */
   root(index: number): RootInfo {
     let r = this.roots[index];
     if (r) return r;
-    const dr = this.dies(index);
+    const h = this.units[index];
+    if (!h) throw new DwarfError('ERR_DWARF_UNIT', `no unit ${index}`, { file: this.path });
+    let dr = this.unitCache.get(index)?.scratch.dies;
+    if (!dr) {
+      const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
+      const head = data.read(h.offset, Math.min(h.end - h.offset, 4096));
+      dr = new DieReader({ header: h, bytes: head, base: h.offset, abbrevs: this.abbrevs(h.abbrevOffset), littleEndian: this.littleEndian, file: this.path, sectionName: data.name, scratch: newScratch() });
+      // A root DIE larger than the first bytes (or cut by them) is read from the whole unit.
+      if (!dr.root() || dr.error) dr = this.dies(index);
+    }
     const die = dr.root();
-    if (!die) throw dr.error ?? new DwarfError('ERR_DWARF_FORMAT', 'unit without a root DIE', { file: this.path, offset: this.units[index]!.dieOffset });
-    r = readRootInfo(die, (v, base) => this.stringWithBase(v, this.units[index]!, base));
+    if (!die) throw dr.error ?? new DwarfError('ERR_DWARF_FORMAT', 'unit without a root DIE', { file: this.path, offset: h.dieOffset });
+    r = readRootInfo(die, (v, base) => this.stringWithBase(v, h, base));
     this.roots[index] = r;
     return r;
   }
