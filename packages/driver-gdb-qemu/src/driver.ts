@@ -56,7 +56,7 @@ export async function createGdbTargetFromSpec(spec: TargetSpec): Promise<GdbTarg
       softBreakpoints: spec.common.softBreakpoints,
     });
   } catch (err) {
-    client.close();
+    await client.release();
     throw err;
   }
 }

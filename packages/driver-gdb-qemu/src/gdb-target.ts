@@ -27,7 +27,7 @@ import {
   type ThreadInfo,
 } from '@stackdb/core';
 import type { StubHelper } from './helper.js';
-import { imageModule, imageRegions, parseProcMaps, placeImages, readImage } from './images.js';
+import { imageModule, imageRegions, placeImages, readImage } from './images.js';
 import { MachineMemory } from './machine-memory.js';
 import { PointType, type RspClient, type ResumeAction } from './rsp/client.js';
 import { RSP_ERROR, StubError, UnsupportedPacketError } from './rsp/errors.js';
@@ -181,6 +181,8 @@ export class GdbTarget extends Target {
   // ------------------------------------------------------------------ lifecycle
 
   protected override async _open(): Promise<void> {
+    // QEMU announces the stop of a running machine when a client connects; `?` says the same.
+    for (const s of this.client.connection.takeUnsolicitedStops()) log.debug(2, 'the stub stopped the target on connection: %s', s);
     const stop = await this.client.haltReason();
     if (stop.kind === 'exited' || stop.kind === 'killed') {
       throw new AttachError('ERR_GDB_EXITED', `the program behind the GDB stub at ${this.client.where} has already exited`);

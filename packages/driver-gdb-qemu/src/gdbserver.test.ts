@@ -5,7 +5,7 @@ import { MemoryError, type StopEvent } from '@stackdb/core';
 import { suite, type SuiteTest } from '@stackdb/core/conformance';
 import { run, systemTest } from '@stackdb/test-support';
 import { GdbTarget } from './gdb-target.js';
-import { parseProcMaps } from './images.js';
+import { parseProcMaps } from '@stackdb/core';
 import { RspClient } from './rsp/client.js';
 import { GDBSERVER_NEEDS, fixture, procThreads, startGdbserver, symbols, type RunningStub } from './test-support/stubs.js';
 

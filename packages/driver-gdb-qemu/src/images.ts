@@ -99,26 +99,6 @@ export function imageModule(image: ImageInfo, bias: Addr, main: boolean): Loaded
   };
 }
 
-/** Parses `/proc/PID/maps`. */
-export function parseProcMaps(text: string): Region[] {
-  const out: Region[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+)\s+([r-])([w-])([x-])[ps]\s+([0-9a-f]+)\s+\S+\s+\d+\s*(.*)$/.exec(line);
-    if (!m) continue;
-    const p = m[7]!.trim();
-    out.push({
-      start: BigInt(`0x${m[1]}`),
-      end: BigInt(`0x${m[2]}`),
-      readable: m[3] === 'r',
-      writable: m[4] === 'w',
-      executable: m[5] === 'x',
-      offset: BigInt(`0x${m[6]}`),
-      ...(p ? { path: p } : {}),
-    });
-  }
-  return out;
-}
-
 /** Parses an auxiliary vector (pairs of 64-bit little-endian words). */
 export function parseAuxv(bytes: Uint8Array): Map<bigint, bigint> {
   const out = new Map<bigint, bigint>();

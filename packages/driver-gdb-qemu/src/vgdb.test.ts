@@ -4,7 +4,7 @@ import type { ExecutionContext } from 'ava';
 import { suite, type SuiteTest } from '@stackdb/core/conformance';
 import { systemTest } from '@stackdb/test-support';
 import { GdbTarget } from './gdb-target.js';
-import { parseProcMaps } from './images.js';
+import { parseProcMaps } from '@stackdb/core';
 import { RspClient } from './rsp/client.js';
 import { VGDB_NEEDS, fixture, procThreads, startVgdb, symbols, type RunningStub } from './test-support/stubs.js';
 

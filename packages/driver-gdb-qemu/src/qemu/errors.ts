@@ -20,8 +20,6 @@ export const QEMU_ERROR = {
   LAYOUT: 'ERR_QEMU_RAM_LAYOUT',
   /** The monitor's `info registers` output could not be understood. */
   REGISTERS: 'ERR_QEMU_REGISTERS',
-  /** `--kvm` was given but QEMU runs without KVM. */
-  NOT_KVM: 'ERR_QEMU_NOT_KVM',
 } as const;
 
 /** A QMP failure: connection, timeout, framing, or an error reply. */

@@ -220,9 +220,12 @@ systemTest(test, 'writes through the RAM file are seen by the guest', needs, asy
   }
 }, opts);
 
-systemTest(test, 'wrong setups are refused with clear errors', needs, async (t) => {
+systemTest(test, 'wrong setups are refused with clear errors; --kvm on a TCG machine is accepted', needs, async (t) => {
   const vm = await getVm();
-  await t.throwsAsync(createQemuHelper({ qemu: true, qemuQmpHost: '127.0.0.1', qemuQmpPort: vm.qmpPort, kvm: true }), { code: 'ERR_QEMU_NOT_KVM' } as never);
+  // --kvm is accepted: KVM cannot run a stock guest on these machines, so the VM runs under TCG and the helper says so.
+  const tcg = await createQemuHelper({ qemu: true, qemuQmpHost: '127.0.0.1', qemuQmpPort: vm.qmpPort, kvm: true });
+  t.is(tcg.accelerator, 'tcg');
+  await tcg.close();
   // A file of the right size that QEMU does not write to: what -mem-path gives without the preload.
   const stale = `${vm.ramFile}.stale`;
   fs.writeFileSync(stale, '');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { configureLogging } from '@stackdb/core';
 import { openQemuHelper } from './helper.js';
 import type { QemuMonitor } from './monitor.js';
 import { QEMU_ERROR, QmpError } from './errors.js';
@@ -170,7 +171,7 @@ test('a file that does not mirror the guest, or is too small, is refused', async
   await t.throwsAsync(openQemuHelper({ monitor: setup().monitor, ramFile: '/nonexistent/ram' }), { code: 'ERR_QEMU_RAM_FILE' } as never);
 });
 
-test('without a flat view the PC rules give the layout; --kvm is checked', async (t) => {
+test('without a flat view the PC rules give the layout; --kvm asks query-kvm and warns under TCG', async (t) => {
   const { file, monitor, cleanup } = setup();
   try {
     monitor.mtree = undefined;
@@ -178,9 +179,18 @@ test('without a flat view the PC rules give the layout; --kvm is checked', async
     t.is(h.ram?.source.layoutFrom, 'pc-rules');
     t.deepEqual(h.ram?.source.layout.segments.map((s) => [s.start, s.end]), [[0n, 0xa0000n], [0x100000n, 0x400000n]]);
     await h.close();
-    await t.throwsAsync(openQemuHelper({ monitor, kvm: true }), { code: 'ERR_QEMU_NOT_KVM' } as never);
-    monitor.kvm = true;
-    await t.notThrowsAsync(openQemuHelper({ monitor, kvm: true }));
+    const lines: string[] = [];
+    configureLogging({ sink: (l) => lines.push(l) });
+    try {
+      t.is((await openQemuHelper({ monitor, kvm: true })).accelerator, 'tcg');
+      t.deepEqual(lines, [`warning: --kvm: QEMU at ${monitor.where} runs without KVM (query-kvm: not enabled); going on under its emulator (TCG)`]);
+      monitor.kvm = true;
+      t.is((await openQemuHelper({ monitor, kvm: true })).accelerator, 'kvm');
+      t.is((await openQemuHelper({ monitor })).accelerator, undefined, 'not asked without --kvm');
+      t.is(lines.length, 1);
+    } finally {
+      configureLogging({ sink: (l) => process.stderr.write(l + '\n') });
+    }
   } finally {
     cleanup();
   }

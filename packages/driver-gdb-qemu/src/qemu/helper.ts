@@ -19,7 +19,7 @@ export interface QemuHelperParts {
   readonly stub?: StubAccess;
   /** The guest RAM file (`--qemu-mem-path`). */
   readonly ramFile?: string;
-  /** `--kvm`: the VM is expected to run under KVM (checked with `query-kvm`). */
+  /** `--kvm`: the VM is expected to run under KVM (`query-kvm` tells; under TCG a warning says so). */
   readonly kvm?: boolean;
 }
 
@@ -51,12 +51,14 @@ export class QemuHelper implements StubHelper {
    * @param memory every memory-backed guest-physical range (QEMU's flat view), when
    *   known: the stub is asked only inside them, since QEMU's physical mode answers
    *   even for device I/O and unassigned addresses (with made-up bytes, or side effects).
+   * @param accelerator what `query-kvm` said QEMU runs on, when `--kvm` asked.
    */
   constructor(
     readonly monitor: QemuMonitor,
     readonly ram: { readonly file: RamFile; readonly source: RamSource } | undefined,
     private readonly stub: StubAccess | undefined,
     readonly memory?: RamLayout,
+    readonly accelerator?: 'kvm' | 'tcg',
   ) {
     if (ram || stub) this.readPhysical = (address, buf) => this.read(address, buf);
     if ((ram && ram.file.writable) || stub) this.writePhysical = (address, data) => this.write(address, data);
@@ -229,7 +231,7 @@ async function checkMirrors(helper: QemuHelper, file: string): Promise<void> {
 }
 
 /**
- * Builds the helper from its parts: checks `--kvm` against `query-kvm`, opens the
+ * Builds the helper from its parts: asks `query-kvm` for `--kvm`, opens the
  * RAM file, learns its layout, checks that the file mirrors the guest, and probes
  * the stub's physical mode. Closes the monitor when anything fails.
  */
@@ -237,9 +239,13 @@ export async function openQemuHelper(parts: QemuHelperParts): Promise<QemuHelper
   const { monitor } = parts;
   let file: RamFile | undefined;
   try {
+    let accelerator: 'kvm' | 'tcg' | undefined;
     if (parts.kvm) {
+      // Everything the helper reads (QMP, the RAM file, the stub) works the same under TCG:
+      // say plainly what QEMU runs on, and go on.
       const kvm = (await monitor.execute('query-kvm')) as { enabled?: boolean };
-      if (!kvm.enabled) throw new QemuHelperError(QEMU_ERROR.NOT_KVM, `--kvm: QEMU at ${monitor.where} runs without KVM (query-kvm: not enabled)`);
+      accelerator = kvm.enabled ? 'kvm' : 'tcg';
+      if (accelerator === 'tcg') log.warn('--kvm: QEMU at %s runs without KVM (query-kvm: not enabled); going on under its emulator (TCG)', monitor.where);
     }
     // QEMU's flat view of guest-physical memory (`info mtree -f`, QEMU 2.9 and later).
     const flat = await monitor.hmp('info mtree -f').then(parseFlatView).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
@@ -253,7 +259,7 @@ export async function openQemuHelper(parts: QemuHelperParts): Promise<QemuHelper
       ram = { file, source: { file: parts.ramFile, ...learned } };
     }
     const stub = parts.stub && (await stubHasPhysicalMode(parts.stub)) ? parts.stub : undefined;
-    const helper = new QemuHelper(monitor, ram, stub, flat instanceof Error ? undefined : memoryFromFlatView(flat));
+    const helper = new QemuHelper(monitor, ram, stub, flat instanceof Error ? undefined : memoryFromFlatView(flat), accelerator);
     if (ram) await checkMirrors(helper, ram.source.file);
     log.debug(1, 'QEMU helper: monitor %s, RAM file %s, stub physical mode %s', monitor.where, ram ? `${ram.source.file} (${ram.source.layoutFrom})` : 'none', stub ? 'yes' : 'no');
     return helper;

@@ -289,6 +289,47 @@ test('a stop reply that comes while nobody waits is kept for poll; a dead stub f
   t.is(code(await t.throwsAsync(waiting)), RSP_ERROR.CLOSED);
 });
 
+test('an unasked stop reply before the answer to qSupported is kept apart, not taken as the answer (QEMU on connection)', async (t) => {
+  // QEMU 7.2 stops a running machine when a client connects and announces it in the old thread format.
+  const features = 'PacketSize=1000;qXfer:features:read-;multiprocess+;vContSupported+';
+  const tr = new ScriptedTransport(simpleStub((req) => (req === '?' ? 'T05thread:p01.01;' : req.startsWith('m') ? 'cafe' : ''), features));
+  const real = tr.send.bind(tr);
+  let first = true;
+  tr.send = (bytes) => {
+    const isQSupported = Buffer.from(bytes).includes('qSupported');
+    if (first && isQSupported) {
+      first = false;
+      // The stop reply reaches the client after its request left, before the request's answer.
+      tr.injectPacket('T02thread:01;');
+    }
+    real(bytes);
+  };
+  const client = await RspClient.connect(tr, { timeoutMs: 2000 });
+  t.is(client.features.packetSize, 0x1000);
+  t.true(client.features.multiprocess);
+  t.deepEqual([...client.features.vCont], ['c', 'C', 's', 'S', 't']);
+  // Every later request gets its own answer: nothing is off by one.
+  t.is((await client.haltReason()).kind, 'signal');
+  t.deepEqual(await client.readMemory(0x1000n, 2), Uint8Array.of(0xca, 0xfe));
+  t.deepEqual(client.connection.takeUnsolicitedStops(), ['T02thread:01;']);
+  t.deepEqual(client.connection.takeUnsolicitedStops(), []);
+  client.close();
+});
+
+test('an unasked stop reply while stopped and idle is kept until a resume discards it; ? still takes a stop as its answer', async (t) => {
+  const { client, tr } = await connect(simpleStub((req) => (req === '?' ? 'S05' : '')));
+  tr.injectPacket('T02thread:p1.1;');
+  await new Promise((r) => setImmediate(r));
+  t.is(client.connection.state, 'stopped');
+  t.is((await client.haltReason()).kind, 'signal', '? is answered by a stop reply');
+  await client.resume([{ action: 'c' }]);
+  t.deepEqual(client.connection.takeUnsolicitedStops(), [], 'the resume ended that stop');
+  t.is(client.connection.takeStop(), undefined, 'and it is not reported as the stop of the resume');
+  tr.injectPacket('T05thread:p1.1;');
+  t.is(await client.connection.waitStop({ timeoutMs: 1000 }), 'T05thread:p1.1;');
+  client.close();
+});
+
 test('without vCont, a step selects its thread with Hc and continuing sends plain c', async (t) => {
   const { client, tr } = await connect((req) => {
     if (req.startsWith('qSupported')) return 'PacketSize=400';

@@ -525,6 +525,24 @@ export class RspClient {
     }
   }
 
+  /**
+   * Lets the target run on when the connection is abandoned before a target was
+   * opened on it (a helper failed): detaches from every process the stub lists,
+   * as best it can, then closes. Closing alone would leave a QEMU machine
+   * paused, since QEMU stops it when a client connects.
+   */
+  async release(): Promise<void> {
+    try {
+      const pids = new Set((await this.threads()).map((t) => t.id.pid).filter((p): p is number => p !== undefined && p > 0));
+      if (pids.size && this.features.multiprocess) for (const pid of pids) await this.detach(pid);
+      else await this.detach();
+    } catch (err) {
+      log.debug(2, 'could not detach from %s before closing: %s', this.where, (err as Error).message);
+    } finally {
+      this.close();
+    }
+  }
+
   /** Closes the connection. */
   close(): void {
     this.connection.close();

@@ -35,6 +35,8 @@ export interface ConnectionEvents {
 
 interface Operation {
   readonly what: string;
+  /** The request can be answered with a stop reply (`?`, `k`, `vAttach`, `vRun`, `vStopped`). */
+  readonly stopAnswer: boolean;
   readonly frame: Uint8Array;
   /** Set once the stub acknowledged (or in no-ack mode, once sent). */
   acked: boolean;
@@ -72,6 +74,8 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
   private op?: Operation;
   private lock: Promise<void> = Promise.resolve();
   private readonly stops: string[] = [];
+  /** Stop replies nobody asked for, received while the target was stopped (see {@link takeUnsolicitedStops}). */
+  private readonly unsolicited: string[] = [];
   private stopWaiter?: { resolve(p: string): void; reject(e: Error): void };
   private closeError?: ProtocolError;
   private junk = 0;
@@ -135,6 +139,8 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
    */
   resume(payload: string): Promise<void> {
     return this.exclusive(async () => {
+      // All-stop: a stop announced before this resume describes the stop the resume ends.
+      if (this.unsolicited.length) log.debug(3, 'resuming past %d unsolicited stop reply(s)', this.unsolicited.splice(0).length);
       this.runState = 'running';
       try {
         await this.transact(payload, true);
@@ -156,6 +162,17 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
     log.debug(6, '-> \\x03');
     this.transport.send(INTERRUPT);
     return true;
+  }
+
+  /**
+   * Takes the stop replies the stub sent unasked while the target was stopped.
+   * QEMU's stub stops a running machine when a client connects and announces it
+   * (`T02thread:01;`), possibly while the first request waits for its answer;
+   * such a reply is kept here instead of being taken for that answer. The next
+   * resume discards what was not taken (in all-stop mode it ends that stop).
+   */
+  takeUnsolicitedStops(): string[] {
+    return this.unsolicited.splice(0);
   }
 
   /** A stop reply that already arrived, without waiting; undefined when none did. */
@@ -254,6 +271,7 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
       };
       this.op = {
         what,
+        stopAnswer: !ackOnly && answersWithStop(payload),
         frame,
         acked: !this.ackMode,
         retransmits: 0,
@@ -350,16 +368,23 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
       this.emit('output', out);
       return;
     }
-    if (this.op && !this.op.ackOnly) {
+    const stop = isStopReply(text);
+    if (this.op && !this.op.ackOnly && (!stop || this.op.stopAnswer)) {
       if (log.enabled(6)) log.debug(6, '<- %s', describeRequest(text));
       this.op.resolve(payload);
       return;
     }
-    if (this.runState === 'running' && isStopReply(text)) {
+    if (this.runState === 'running' && stop) {
       log.debug(5, '<- stop %s', describeRequest(text));
       this.runState = 'stopped';
       if (this.stopWaiter) this.stopWaiter.resolve(text);
       else this.stops.push(text);
+      return;
+    }
+    if (stop) {
+      // The target is stopped and no request asked for a stop reply: the stub stopped it on its own.
+      log.debug(3, '<- unsolicited stop %s%s', describeRequest(text), this.op ? ` while ${this.op.what} waits` : '');
+      this.unsolicited.push(text);
       return;
     }
     log.debug(3, 'ignoring an unexpected packet %s', describeRequest(text));
@@ -375,6 +400,18 @@ export class RspConnection extends EventEmitter<ConnectionEvents> {
     this.transport.close();
     this.emit('closed', err);
   }
+}
+
+/**
+ * Requests whose answer may be a stop reply. Any other request answered with
+ * one got a stop the stub announced unasked; its real answer is still to come.
+ */
+function answersWithStop(payload: string | Uint8Array): boolean {
+  const c = typeof payload === 'string' ? payload.charCodeAt(0) : payload[0];
+  if (c === 0x3f /* ? */ || c === 0x6b /* k */) return payload.length === 1;
+  if (c !== 0x76 /* v */) return false;
+  const head = typeof payload === 'string' ? payload.slice(0, 9) : bytesToLatin1(payload.subarray(0, 9));
+  return head.startsWith('vAttach;') || head.startsWith('vRun;') || head === 'vStopped';
 }
 
 /** `O` followed by hex is console output; `OK` is not. */

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { cacheLineFor } from '../gdb-target.js';
-import { parseAuxv, parseProcMaps, parseSvr4 } from '../images.js';
+import { parseProcMaps } from '@stackdb/core';
+import { parseAuxv, parseSvr4 } from '../images.js';
 import { buildLayout, defaultX86_64Layout, layoutFromDescription } from './register-layout.js';
 import { gdbToLinuxSignal, linuxToGdbSignal } from './signals.js';
 import { isStopReply, parseStopReply } from './stop-reply.js';
