@@ -124,3 +124,27 @@ systemTest(test, 'indexing in worker threads gives the same index as in the call
   const main = threaded.lookupGlobals('main')[0] as FunctionSymbol;
   t.is(threaded.functionAt(main.entryPc! + 4n)?.function.name, 'main');
 });
+
+systemTest(test, "the seed's load options: CUHEADERS, FULLSYM/eager, NODWARF, KEEPDECLS", cc, async (t) => {
+  const { DwarfError } = await import('../errors.js');
+  const file = buildSplit().replace(/dwarf-split$/, 'dwarf-split.debug');
+  const headers = (await openDebug(file, { loadOptions: 'CUHEADERS||' })).df;
+  t.is(headers.indexStats.entries, 0);
+  const err = t.throws(() => headers.lookupGlobals('main'));
+  t.true(err instanceof DwarfError && err.code === 'ERR_DWARF_NO_INDEX');
+  const full = (await openDebug(file)).df;
+  const main = full.lookupGlobals('main')[0] as FunctionSymbol;
+  // Address lookups need no index.
+  t.is(headers.functionAt(main.entryPc! + 4n)?.function.name, 'main');
+  await headers.indexNames();
+  t.is(headers.lookupGlobals('main')[0]!.id, main.id);
+
+  const eager = (await openDebug(file, { loadOptions: ['FULLSYM'] })).df;
+  t.true(eager.units().every((u) => u.expanded));
+  t.false(full.units().some((u) => u.expanded), 'lazy by default');
+  t.true((await openDebug(file, { eager: true, loadOptions: ['PARTIALSYM'] })).df.units().every((u) => u.expanded), 'eager option wins');
+
+  t.is((await openDebug(file, { loadOptions: ['NODWARF'] })).df.units().length, 0);
+  const keep = (await openDebug(file, { loadOptions: ['KEEPDECLS', 'REDUCETYPES'] })).df;
+  t.deepEqual(keep.lookupGlobals('shared_counter').map((s) => s.declaration).sort(), [false, true]);
+});
