@@ -40,3 +40,4 @@ export * from './values/format.js';
 export * from './values/frame-scope.js';
 export * from './unwind/backtrace.js';
 export * from './values/json.js';
+export * from './target/proc-maps.js';

@@ -4,6 +4,7 @@ import {
   MemoryError,
   NoSuchThreadError,
   PHYSICAL_SPACE,
+  parseProcMaps,
   NotSupportedError,
   ProtocolError,
   RegisterError,

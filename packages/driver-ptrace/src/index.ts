@@ -2,5 +2,4 @@ export { PtraceTarget, PTRACE_CAPABILITIES, type PtraceTargetOptions } from './t
 export { driver } from './driver.js';
 export { PtraceAttachError, PtraceError, PTRACE_ERROR_EXIT_CODES, type PtraceAttachCode } from './errors.js';
 export { requestFromSpec, launchPlan, resolveProgram, type LaunchPlan, type LaunchOptions, type PtraceRequest } from './request.js';
-export { parseMaps } from './maps.js';
 export { decodeWaitStatus, type WaitStatus } from './wait-status.js';

@@ -17,10 +17,10 @@ import {
   type TargetCapabilities,
   type TargetSpec,
   type ThreadInfo,
+  parseProcMaps,
 } from '@stackdb/core';
 import type { ControlHost, ProcessControl } from './control.js';
 import { validateHwSpec } from './debug-registers.js';
-import { parseMaps } from './maps.js';
 import { attachProcess, launchProgram, reapWhenDone } from './open.js';
 import { USER_FPREGS_SIZE, USER_REGS_SIZE, fpFromSet, gprFromSet, toRegisterSet, touchedGroups } from './registers.js';
 import { launchPlan, requestFromSpec, type LaunchOptions, type PtraceRequest } from './request.js';
@@ -261,7 +261,7 @@ export class PtraceTarget extends Target {
 
   protected async _regions(space: AddressSpace): Promise<Region[]> {
     if (space.kind !== 'virtual') throw new NotSupportedError(`the ${space.name} address space`, this.driver);
-    return parseMaps(fs.readFileSync(`/proc/${this.control.pid}/maps`, 'latin1'));
+    return parseProcMaps(fs.readFileSync(`/proc/${this.control.pid}/maps`, 'latin1'));
   }
 
   protected async _modules(): Promise<LoadedModule[]> {

@@ -91,7 +91,7 @@ systemTest(test, 'extraRegisters per stub thread equal what gdb reads through th
       const theirs = gdbRegisters(r.stdout);
       t.is(theirs.length, 2, r.stderr);
       for (let i = 0; i < 2; i++) {
-        for (const n of names) t.is<bigint | undefined>(ours[i]![n], theirs[i]!.get(n), `vCPU ${i} ${n}`);
+        for (const n of names) t.is(ours[i]![n] as bigint | undefined, theirs[i]!.get(n), `vCPU ${i} ${n}`);
       }
       t.not(ours[0]!.gs_base, 0n, 'the kernel runs with its per-CPU GS base');
       t.not(ours[0]!.gs_base, ours[1]!.gs_base, 'each vCPU has its own per-CPU area');

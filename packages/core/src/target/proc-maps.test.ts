@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import test from 'ava';
-import { parseMaps } from './maps.js';
+import { parseProcMaps } from './proc-maps.js';
 
 test('maps lines: permissions, offsets, paths with spaces, deleted files and anonymous memory', (t) => {
   const text = [
@@ -10,7 +10,7 @@ test('maps lines: permissions, offsets, paths with spaces, deleted files and ano
     '7f0000100000-7f0000101000 rw-s 00002000 00:05 99                         /tmp/x (deleted)',
     '7ffc0000000-7ffc0021000 rw-p 00000000 00:00 0                          [stack]',
   ].join('\n');
-  const r = parseMaps(text);
+  const r = parseProcMaps(text);
   t.is(r.length, 5);
   t.deepEqual(r[1], { start: 0x55d0c8a01000n, end: 0x55d0c8a02000n, readable: true, writable: false, executable: true, offset: 0x1000n, path: '/usr/bin/my prog' });
   t.is(r[2]!.path, undefined);
@@ -20,5 +20,5 @@ test('maps lines: permissions, offsets, paths with spaces, deleted files and ano
 
 test("this process's own maps parse completely", (t) => {
   const text = fs.readFileSync('/proc/self/maps', 'utf8');
-  t.is(parseMaps(text).length, text.trim().split('\n').length);
+  t.is(parseProcMaps(text).length, text.trim().split('\n').length);
 });

@@ -1,11 +1,11 @@
-import type { Region } from '@stackdb/core';
+import type { Region } from './types.js';
 
 /**
  * Parses `/proc/PID/maps`: `start-end perms offset dev inode [path]`, where the
  * path (which may contain spaces, and may end in ` (deleted)`) runs to the end
  * of the line.
  */
-export function parseMaps(text: string): Region[] {
+export function parseProcMaps(text: string): Region[] {
   const out: Region[] = [];
   for (const line of text.split('\n')) {
     const m = /^([0-9a-f]+)-([0-9a-f]+)\s+([-r][-w][-x][-psp])\s+([0-9a-f]+)\s+\S+\s+\d+\s*(.*)$/.exec(line);
