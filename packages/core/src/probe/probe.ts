@@ -5,17 +5,35 @@ import type { ProbeHandlers, ProbeHit, ProbeOptions, ThreadFilter } from './type
 
 let nextProbeId = 1;
 
-/** Where a probe sits: on a code address, on a watched range, or on other probes. */
+/** A watched piece of memory (one hardware slot). */
+export interface WatchRange {
+  readonly address: Addr;
+  readonly length: 1 | 2 | 4 | 8;
+}
+
+/**
+ * Where a probe sits: on code addresses (optionally tracking the returns of the
+ * function they enter), on watched memory, on every instruction of some code
+ * ranges (single-stepped), or on other probes.
+ */
 export type ProbeAnchor =
-  | { readonly kind: 'breakpoint'; readonly address: Addr; readonly hardware: boolean }
-  | { readonly kind: 'watchpoint'; readonly address: Addr; readonly length: 1 | 2 | 4 | 8; readonly access: 'write' | 'readwrite' }
-  | { readonly kind: 'return'; readonly address: Addr; readonly hardware: boolean }
+  | {
+      readonly kind: 'breakpoint';
+      readonly addresses: readonly Addr[];
+      readonly hardware: boolean;
+      /** Exit handlers fire when the function entered here returns. */
+      readonly returns: boolean;
+      /** The addresses are functions' first instructions (the return address is at the stack pointer). */
+      readonly atEntry: boolean;
+    }
+  | { readonly kind: 'watchpoint'; readonly ranges: readonly WatchRange[]; readonly access: 'write' | 'readwrite' }
+  | { readonly kind: 'instructions'; readonly addresses: readonly Addr[]; readonly ranges: readonly (readonly [Addr, Addr])[]; readonly hardware: boolean }
   | { readonly kind: 'probes'; readonly sources: readonly Probe[] };
 
 /**
  * A probe: handlers attached to an anchor. Probes on probes (the seed's
- * sources and sinks) fire when a source fires and their own filter accepts the
- * hit, so tools and overlays compose probes instead of re-implementing them.
+ * sources and sinks) fire when a source fires and their own filters accept
+ * the hit, so tools and overlays compose probes instead of re-implementing them.
  */
 export class Probe {
   readonly id = nextProbeId++;
@@ -24,6 +42,7 @@ export class Probe {
   readonly sinks = new Set<Probe>();
   /** Times the probe fired (after filtering). */
   hits = 0;
+  /** A disabled probe keeps its breakpoints but ignores hits. */
   enabled = true;
   private removed = false;
 
@@ -33,14 +52,14 @@ export class Probe {
     readonly handlers: ProbeHandlers,
     readonly options: ProbeOptions,
   ) {
-    this.name = options.name ?? (anchor.kind === 'probes' ? `probe#${this.id}` : `0x${anchor.address.toString(16)}`);
+    this.name = options.name ?? defaultName(anchor, this.id);
   }
 
   get isRemoved(): boolean {
     return this.removed;
   }
 
-  /** Removes the probe (and the breakpoint under it when it was the last user). */
+  /** Removes the probe, the probes sitting on it, and the breakpoints only it used. */
   async remove(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
@@ -55,7 +74,16 @@ export class Probe {
 
   /** Builds a hit of this probe. */
   makeHit(base: Omit<ProbeHit, 'probe' | 'data'>): ProbeHit {
-    return { ...base, probe: this, data: { ...(this.options.data ?? {}) } };
+    const hit: ProbeHit = { ...base, probe: this, data: { ...(this.options.data ?? {}) } };
+    return this.options.decorate ? { ...hit, ...this.options.decorate(hit) } : hit;
+  }
+}
+
+function defaultName(anchor: ProbeAnchor, id: number): string {
+  switch (anchor.kind) {
+    case 'probes': return `probe#${id}`;
+    case 'watchpoint': return `0x${anchor.ranges[0]!.address.toString(16)}`;
+    default: return `0x${anchor.addresses[0]!.toString(16)}`;
   }
 }
 

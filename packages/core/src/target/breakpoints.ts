@@ -68,6 +68,24 @@ export class SoftwareBreakpoints {
     if (errors.length) log.warn('could not remove %d breakpoint(s): %s', errors.length, String(errors[0]));
   }
 
+  /**
+   * Takes over breakpoints already in the target's memory (a fork child's copy
+   * of its parent's): known, but unreferenced until something inserts them.
+   */
+  inherit(entries: readonly (readonly [Addr, Uint8Array])[]): void {
+    for (const [address, original] of entries) if (!this.table.has(address)) this.table.set(address, { original: Uint8Array.from(original), refs: 0 });
+  }
+
+  /** Restores the original bytes of inherited breakpoints nobody inserted again. */
+  async releaseInherited(): Promise<void> {
+    for (const [address, bp] of [...this.table]) {
+      if (bp.refs > 0) continue;
+      this.table.delete(address);
+      await this.target._removeSwBreakpoint(address, bp.original);
+    }
+    this.target.invalidate();
+  }
+
   /** Forgets breakpoints whose memory is gone (exec, exit) without touching the target. */
   forgetAll(): void {
     this.table.clear();

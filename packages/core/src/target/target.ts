@@ -2,8 +2,9 @@ import { EventEmitter, on } from 'node:events';
 import type { Arch } from '../arch/x86-64.js';
 import type { RegisterSet } from '../arch/register-set.js';
 import { AbortError, MemoryError, NoSuchThreadError, NotSupportedError, TargetStateError } from '../errors.js';
-import { withInterrupt } from '../cleanup/cleanup.js';
+import { registerForCleanup, withInterrupt } from '../cleanup/cleanup.js';
 import { getLogger } from '../log/logger.js';
+import { syscallName } from '../syscalls/decode.js';
 import { VIRTUAL_SPACE, type AddressSpace } from './address-space.js';
 import { SoftwareBreakpoints, HardwareDebugSlots } from './breakpoints.js';
 import { MemoryCache } from './memory-cache.js';
@@ -37,11 +38,14 @@ export interface TargetEventMap {
   'state-change': [{ from: TargetStatus; to: TargetStatus }];
   'thread-created': [{ thread: Thread; parentTid: number }];
   'thread-exited': [{ tid: number; status?: ExitStatus }];
-  fork: [{ thread: Thread; childPid: number; vfork: boolean }];
+  /** A process forked; `child` is its target when forks are followed ({@link Target.followForks}). */
+  fork: [{ thread: Thread; childPid: number; vfork: boolean; child?: Target }];
   exec: [{ thread: Thread; path?: string }];
   signal: [SignalEvent];
-  'syscall-enter': [{ thread: Thread; nr: number; args: readonly bigint[] }];
-  'syscall-exit': [{ thread: Thread; nr: number; ret: bigint }];
+  /** A system call starts: its number, name (from the x86-64 table) and raw arguments (decode with `decodeSyscallArgs`). */
+  'syscall-enter': [{ thread: Thread; nr: number; name: string; args: readonly bigint[] }];
+  /** A system call returns (decode the value with `decodeSyscallReturn`). */
+  'syscall-exit': [{ thread: Thread; nr: number; name: string; ret: bigint }];
   exited: [{ status: ExitStatus }];
 }
 
@@ -74,6 +78,14 @@ export interface StopHandler {
    * the event (it is then not emitted as a user event), and may ask to stop.
    */
   handleStop(target: Target, event: StopEvent): Promise<{ consumed: boolean; decision?: StopDecision } | undefined>;
+}
+
+/** What happens to the children a target forks (see {@link Target.followForks}). */
+export interface ForkPolicy {
+  /** Children become targets of their own, stopped, passed in the `fork` event. */
+  readonly follow: boolean;
+  /** A followed (non-vfork) child gets copies of its parent's probes. */
+  readonly inheritProbes: boolean;
 }
 
 /** Result of {@link Target.monitor}. */
@@ -119,6 +131,10 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   /** Threads that stopped on an execute hardware breakpoint (slot) and must step past it. */
   private readonly onHwBreakpoint = new Map<number, number>();
   private exitStatus?: ExitStatus;
+  private forkPolicyValue: ForkPolicy = { follow: false, inheritProbes: false };
+  /** Followed fork children by pid. */
+  private readonly children = new Map<number, Target>();
+  private parentTarget?: Target;
   /** Set once detach() starts: from then on nothing resumes the target. */
   private detaching?: Promise<void>;
 
@@ -150,6 +166,41 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   /** `-s`: code probes must use software breakpoints (drivers may override). */
   get softBreakpoints(): boolean {
     return this.spec?.common.softBreakpoints ?? false;
+  }
+
+  /** How fork children are handled. */
+  get forkPolicy(): ForkPolicy {
+    return this.forkPolicyValue;
+  }
+
+  /**
+   * Follows fork children (ctlmux's inheritance): each becomes a target of its
+   * own, opened and stopped, given in the `fork` event (and by
+   * {@link childTarget}); with `inheritProbes` it carries copies of this
+   * target's probes (a vfork child, which runs in its parent's memory until it
+   * execs, carries none). Not following (the default), children are cleaned of
+   * breakpoints and let go. Needs a driver that can adopt children.
+   */
+  async followForks(opts: { inheritProbes?: boolean; follow?: boolean } = {}): Promise<void> {
+    const follow = opts.follow ?? true;
+    if (follow && !this.capabilities.processEvents) throw new NotSupportedError('following forks', this.driver);
+    this.forkPolicyValue = { follow, inheritProbes: follow && (opts.inheritProbes ?? false) };
+    if (follow) await this.requestEvents('fork');
+  }
+
+  /** The target of a followed fork child, by pid. */
+  childTarget(pid: number): Target | undefined {
+    return this.children.get(pid);
+  }
+
+  /** The followed children still attached. */
+  childTargets(): Target[] {
+    return [...this.children.values()].filter((c) => c.status !== 'closed' && c.status !== 'detached');
+  }
+
+  /** For a followed fork child: the target it was forked from. */
+  get forkParent(): Target | undefined {
+    return this.parentTarget;
   }
 
   /** The default address space for reads and writes. */
@@ -508,6 +559,7 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
       if (ev.kind === 'breakpoint') this.onBreakpoint.set(ev.tid, ev.address);
       if (ev.kind === 'hw-debug' && ev.access === 'exec') this.onHwBreakpoint.set(ev.tid, ev.slot);
       if (ev.kind === 'thread-created') await this.hwSlots.applyToThread(ev.tid);
+      if ((ev.kind === 'fork' || ev.kind === 'vfork') && this.forkPolicyValue.follow) await this.adoptChild(ev.childPid, ev.kind === 'vfork');
       if (ev.kind === 'exec') {
         // The new image has neither our breakpoints nor our debug registers.
         this.swBreakpoints.forgetAll();
@@ -529,9 +581,31 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
           break;
         }
       }
+      if ((ev.kind === 'fork' || ev.kind === 'vfork')) {
+        // Breakpoints the child inherited that no copied probe claimed are restored in its memory.
+        const child = this.children.get(ev.childPid);
+        if (child?.status === 'paused') await child.swBreakpoints.releaseInherited();
+      }
       if (!consumed) decision = (await this.emitStop(ev)) ?? decision;
     }
     return decision;
+  }
+
+  /** Takes over a fork child as a target of its own (stopped), knowing the breakpoint bytes it inherited. */
+  private async adoptChild(pid: number, vfork: boolean): Promise<void> {
+    const child = await this._adoptChild(pid, vfork);
+    if (!child) return;
+    child.parentTarget = this;
+    child.forkPolicyValue = this.forkPolicyValue;
+    registerForCleanup(child);
+    await child.open();
+    if (!vfork) child.swBreakpoints.inherit(this.swBreakpoints.entries());
+    if (this.forkPolicyValue.follow) await child.requestEvents('fork');
+    for (const i of this.interests) await child.requestEvents(i);
+    this.children.set(pid, child);
+    child.on('state-change', ({ to }) => {
+      if (to === 'closed') this.children.delete(pid);
+    });
   }
 
   /** Turns an unconsumed raw stop into a typed user event. */
@@ -548,9 +622,11 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
         this.emit('thread-exited', ev.status ? { tid: ev.tid, status: ev.status } : { tid: ev.tid });
         return undefined;
       case 'fork':
-      case 'vfork':
-        this.emit('fork', { thread: await this.thread(ev.tid), childPid: ev.childPid, vfork: ev.kind === 'vfork' });
+      case 'vfork': {
+        const child = this.children.get(ev.childPid);
+        this.emit('fork', { thread: await this.thread(ev.tid), childPid: ev.childPid, vfork: ev.kind === 'vfork', ...(child ? { child } : {}) });
         return undefined;
+      }
       case 'exec':
         this.emit('exec', ev.path === undefined ? { thread: await this.thread(ev.tid) } : { thread: await this.thread(ev.tid), path: ev.path });
         return undefined;
@@ -561,10 +637,10 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
         return undefined;
       }
       case 'syscall-enter':
-        this.emit('syscall-enter', { thread: await this.thread(ev.tid), nr: ev.nr, args: ev.args });
+        this.emit('syscall-enter', { thread: await this.thread(ev.tid), nr: ev.nr, name: syscallName(ev.nr), args: ev.args });
         return undefined;
       case 'syscall-exit':
-        this.emit('syscall-exit', { thread: await this.thread(ev.tid), nr: ev.nr, ret: ev.ret });
+        this.emit('syscall-exit', { thread: await this.thread(ev.tid), nr: ev.nr, name: syscallName(ev.nr), ret: ev.ret });
         return undefined;
       case 'exited':
         this.emit('exited', { status: ev.status });
@@ -639,6 +715,14 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   /** Remove a software breakpoint, restoring `original`. */
   async _removeSwBreakpoint(address: Addr, original: Uint8Array): Promise<void> {
     await this._write(this.defaultSpace, address, original);
+  }
+  /**
+   * Make a target of a fork child the kernel attached (it is stopped, or will
+   * stop, in its first trace stop); core opens it. Undefined when the driver
+   * cannot (the child is then let go as when forks are not followed).
+   */
+  protected _adoptChild(_pid: number, _vfork: boolean): Promise<Target | undefined> {
+    return Promise.resolve(undefined);
   }
   /** Tell the driver which event classes to report. */
   protected _configureEvents(_interests: ReadonlySet<EventInterest>): Promise<void> {

@@ -1,0 +1,154 @@
+import { DW_ATE, sizeOf, strip, type DwarfType, type FunctionSymbol } from '@stackdb/dwdebug';
+import type { RegisterSet } from '../arch/register-set.js';
+import type { Thread } from '../target/thread.js';
+import { FrameScope, type LogicalFrame, type NamedValue } from '../values/frame-scope.js';
+import { missingValue, type Value } from '../values/value.js';
+import type { SymbolContext } from './context.js';
+import type { ProbePoint } from './points.js';
+import type { HitValues, ProbeHit } from './types.js';
+
+/*
+ * Typed values of probe hits, computed on first use and then kept: a handler
+ * that reads nothing costs nothing. At a function's entry the arguments are
+ * the DWARF parameters evaluated in the innermost frame (probes on functions
+ * sit after the prologue, where their locations hold). For return probes the
+ * manager's exit hit carries the entry hit, whose values were captured when
+ * the function was entered (they are gone by the time it returns); the return
+ * value is read from the registers the x86-64 psABI returns it in.
+ */
+
+/** The typed values of one hit. */
+export function hitValues(hit: ProbeHit, point: ProbePoint | undefined, ctx: SymbolContext): HitValues {
+  let frame: Promise<FrameScope> | undefined;
+  let args: Promise<NamedValue[]> | undefined;
+  let ret: Promise<Value | undefined> | undefined;
+  const scope = (): Promise<FrameScope> => {
+    frame ??= (async () => {
+      const f = await ctx.walker.getInitialFrame(hit.thread);
+      return FrameScope.create(ctx.program, f, undefined, async () => {
+        if (f.cfa === undefined) await ctx.walker.walkSingleFrame(f);
+        return f.cfa;
+      });
+    })();
+    return frame;
+  };
+  const logical = async (): Promise<{ scope: FrameScope; frame: LogicalFrame } | undefined> => {
+    const s = await scope();
+    const frames = s.logicalFrames();
+    const lf = pickFrame(frames, point);
+    return lf ? { scope: s, frame: lf } : undefined;
+  };
+  return {
+    frame: scope,
+    args() {
+      if (hit.phase === 'exit' && hit.entry?.values) return hit.entry.values.args();
+      args ??= (async () => {
+        const l = await logical();
+        return l ? l.scope.args(l.frame) : [];
+      })();
+      return args;
+    },
+    returnValue() {
+      if (hit.phase !== 'exit') return Promise.resolve(undefined);
+      const fn = point?.function;
+      if (!fn) return Promise.resolve(undefined);
+      ret ??= returnValueOf(hit.thread, fn);
+      return ret;
+    },
+    async variable(name: string) {
+      const l = await logical();
+      return l ? l.scope.variable(name, l.frame) : undefined;
+    },
+  };
+}
+
+/** The logical frame a point's values belong to: the probed function (or inlined copy), else the innermost. */
+function pickFrame(frames: readonly LogicalFrame[], point: ProbePoint | undefined): LogicalFrame | undefined {
+  if (point?.kind === 'inlined' && point.inlined) {
+    const copies = new Set(point.inlined.map((c) => c.id));
+    const f = frames.find((x) => x.code?.kind === 'inlined' && copies.has(x.code.id));
+    if (f) return f;
+  }
+  if ((point?.kind === 'function' || point?.kind === 'address') && point.function) {
+    const fn = point.function;
+    const f = frames.find((x) => x.code?.kind === 'function' && (x.code.id === fn.id || x.code.name === fn.name));
+    if (f) return f;
+  }
+  return frames[0];
+}
+
+function littleEndian(v: bigint, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = BigInt.asUintN(size * 8, v);
+  for (let i = 0; i < size; i++) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+function isFloat(t: DwarfType): boolean {
+  const s = strip(t);
+  return s.kind === 'base' && (s.encoding === DW_ATE.float || s.encoding === DW_ATE.complex_float);
+}
+
+/**
+ * psABI classes of the eightbytes of a small aggregate: SSE when every
+ * scalar in the eightbyte is a float or double, INTEGER otherwise.
+ */
+function classify(t: DwarfType, base: number, classes: ('int' | 'sse' | undefined)[]): void {
+  const s = strip(t);
+  if (s.kind === 'struct' || s.kind === 'union' || s.kind === 'class') {
+    for (const m of s.complete().members) if (!m.isStatic) classify(m.type, base + (m.offset ?? 0), classes);
+    return;
+  }
+  if (s.kind === 'array') {
+    const el = s.element;
+    const es = sizeOf(el) ?? 0;
+    const n = es ? Math.floor((sizeOf(s) ?? 0) / es) : 0;
+    for (let i = 0; i < n; i++) classify(el, base + i * es, classes);
+    return;
+  }
+  const size = sizeOf(s) ?? 1;
+  for (let b = Math.floor(base / 8); b <= Math.floor((base + size - 1) / 8); b++) {
+    const c = isFloat(s) ? 'sse' : 'int';
+    classes[b] = classes[b] === 'int' || c === 'int' ? 'int' : 'sse';
+  }
+}
+
+/** The value a function returned, from the registers of the returning thread (x86-64 psABI). */
+export async function returnValueOf(thread: Thread, fn: FunctionSymbol): Promise<Value | undefined> {
+  const type = fn.returnType;
+  const s = strip(type);
+  if (s.kind === 'void') return undefined;
+  const size = sizeOf(type) ?? 8;
+  const regs: RegisterSet = await thread.registers();
+  const reg = (name: string) => regs.get(name) ?? 0n;
+  const ok = (bytes: Uint8Array, register?: string): Value => ({ type, status: 'ok', bytes, location: register ? { kind: 'register', register } : { kind: 'computed' } });
+  if (isFloat(s)) {
+    if (size > 8) return missingValue(type, 'unavailable', 'x87 and complex return values are not read');
+    return ok(littleEndian(reg('xmm0'), 16).subarray(0, size), size === 8 || size === 4 ? undefined : 'xmm0');
+  }
+  if (s.kind === 'struct' || s.kind === 'union' || s.kind === 'class' || s.kind === 'array') {
+    if (size > 16) {
+      // Returned in memory: rax holds the address the caller passed.
+      const address = reg('rax');
+      const bytes = new Uint8Array(size);
+      const n = await thread.target.readInto(address, bytes).catch(() => 0);
+      if (n < size) return missingValue(type, 'unavailable', `cannot access memory at 0x${(address + BigInt(n)).toString(16)}`);
+      return { type, status: 'ok', bytes, location: { kind: 'memory', address } };
+    }
+    const classes: ('int' | 'sse' | undefined)[] = [];
+    classify(s, 0, classes);
+    const ints = ['rax', 'rdx'];
+    const sses = ['xmm0', 'xmm1'];
+    const bytes = new Uint8Array(size);
+    for (let b = 0; b * 8 < size; b++) {
+      const r = classes[b] === 'sse' ? sses.shift()! : ints.shift()!;
+      bytes.set(littleEndian(reg(r), 8).subarray(0, Math.min(8, size - b * 8)), b * 8);
+    }
+    return ok(bytes);
+  }
+  if (size > 8) return ok(Uint8Array.from([...littleEndian(reg('rax'), 8), ...littleEndian(reg('rdx'), size - 8)]));
+  return ok(littleEndian(reg('rax'), size), 'rax');
+}
