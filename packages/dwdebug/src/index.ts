@@ -14,3 +14,4 @@ export * from './loc/index.js';
 export * from './search/index.js';
 export * from './cfi/index.js';
 export * from './dwarf/index.js';
+export * from './dump/index.js';

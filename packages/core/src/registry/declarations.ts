@@ -1,5 +1,6 @@
 /** Value types an option can take; the parser checks and converts them. */
-export type OptionType = 'flag' | 'string' | 'path' | 'int' | 'uint' | 'list' | 'level';
+/** `count` is a flag that counts its occurrences (`-DD` is 2). */
+export type OptionType = 'flag' | 'count' | 'string' | 'path' | 'int' | 'uint' | 'list' | 'level';
 
 /**
  * One command-line option as a package declares it in its `package.json`

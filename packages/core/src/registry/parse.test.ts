@@ -184,3 +184,9 @@ test('--help is recognised anywhere, and tools without targets reject target opt
   t.is(r.targets.length, 0);
   t.throws(() => parseCommandLine(['-p', '1'], { drivers, targets: false }), { message: "unknown option -p (see 'stackdb <tool> --help')" });
 });
+
+test('count options add up, alone or in clusters', (t) => {
+  const r = parseCommandLine(['-DM', '-D', 'file', '-DDD'], { drivers, toolOptions: [{ long: 'detail', short: 'D', type: 'count', help: 'd' }, { long: 'meta', short: 'M', type: 'count', help: 'm' }], targets: false });
+  t.deepEqual(r.tool, { detail: 5, meta: 1 });
+  t.deepEqual(r.positionals, ['file']);
+});

@@ -272,7 +272,8 @@ function parseSegment(argv: readonly string[], opts: ParseOptions, mode: Segment
     const cands = (isShort ? table.short : table.long).get(name);
     return cands ? { owner: { kind: 'driver', drivers: cands } } : undefined;
   };
-  const takesArg = (o: OptionDecl) => optionType(o) !== 'flag' && !o.optionalArg;
+  const isFlag = (o: OptionDecl) => optionType(o) === 'flag' || optionType(o) === 'count';
+  const takesArg = (o: OptionDecl) => !isFlag(o) && !o.optionalArg;
 
   const t = prescanTargetType(argv, (name, isShort): ArgInfo => {
     const r = resolve(name, isShort);
@@ -310,7 +311,7 @@ function parseSegment(argv: readonly string[], opts: ParseOptions, mode: Segment
       }
       return;
     }
-    if (decl.optionalArg && raw === undefined) {
+    if (optionType(decl) === 'count' || (decl.optionalArg && raw === undefined)) {
       bucket![key] = ((bucket![key] as number | undefined) ?? 0) + 1;
     } else if (decl.repeatable) {
       const prev = (bucket![key] as string[] | undefined) ?? [];
@@ -372,7 +373,7 @@ function parseSegment(argv: readonly string[], opts: ParseOptions, mode: Segment
       const decl = r.decl ?? pickDriverDecl(written, (r.owner as { drivers: Map<string, OptionDecl> }).drivers);
       let raw: string | undefined;
       if (eq >= 0) {
-        if (optionType(decl) === 'flag') throw new UsageError(`${where}${written} takes no value`);
+        if (isFlag(decl)) throw new UsageError(`${where}${written} takes no value`);
         raw = a.slice(eq + 1);
       } else if (takesArg(decl)) {
         if (i + 1 >= argv.length) throw new UsageError(`${where}${written} needs a value (${decl.arg ?? 'VALUE'})`);
@@ -388,7 +389,7 @@ function parseSegment(argv: readonly string[], opts: ParseOptions, mode: Segment
         const r = resolve(ch, true);
         if (!r) throw unknown(written);
         const decl = r.decl ?? pickDriverDecl(written, (r.owner as { drivers: Map<string, OptionDecl> }).drivers);
-        if (optionType(decl) === 'flag') {
+        if (isFlag(decl)) {
           store(r.owner, decl, written, undefined);
           continue;
         }
@@ -412,6 +413,7 @@ function parseSegment(argv: readonly string[], opts: ParseOptions, mode: Segment
 function convert(decl: OptionDecl, written: string, raw: string | undefined, where: string): OptionValue {
   const type = optionType(decl);
   if (type === 'flag') return true;
+  if (type === 'count') return 1;
   if (raw === undefined) return 1; // optional-argument option given alone
   const bad = (what: string) => new UsageError(`${where}${written}: expected ${what}, got '${raw}'`);
   switch (type) {

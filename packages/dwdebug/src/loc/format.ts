@@ -97,6 +97,7 @@ export function formatLocationShort(expr: Uint8Array, unit: DecodeUnit): string 
     if (c === DW_OP.bregx) return `R${op.args[0]}${signed(op.args[1]!)}`;
     if (c === DW_OP.fbreg) return `FB${signed(op.args[0]!)}`;
     if (c === DW_OP.addr) return `0x${hex(op.args[0]!)}`;
+    if (c === DW_OP.call_frame_cfa) return 'CFA';
   }
   return `RUNTIMEDATA(${expr.length},${[...expr].map((b) => b.toString(16)).join('')})`;
 }

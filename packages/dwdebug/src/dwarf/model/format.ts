@@ -47,6 +47,15 @@ function declarator(t: DwarfType, inner: string, depth: number): string {
         quals.add(target.kind === 'atomic' ? '_Atomic' : target.kind);
         target = target.target;
       }
+      // C puts an array's qualifiers on its elements (gcc emits both): say them once.
+      if (target.kind === 'array') {
+        let e: DwarfType = target.element;
+        for (let i = 0; i < 8 && (e.kind === 'const' || e.kind === 'volatile' || e.kind === 'restrict' || e.kind === 'atomic'); i++) {
+          quals.delete(e.kind === 'atomic' ? '_Atomic' : e.kind);
+          e = e.target;
+        }
+        if (quals.size === 0) return declarator(target, inner, depth + 1);
+      }
       const q = QUALIFIER_ORDER.filter((x) => quals.has(x)).join(' ');
       if (target.kind === 'pointer' || target.kind === 'reference' || target.kind === 'rvalue-reference' || target.kind === 'ptr-to-member') {
         return declarator(target, ` ${q}${inner ? ' ' + inner : ''}`, depth + 1);
