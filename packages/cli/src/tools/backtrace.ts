@@ -21,6 +21,8 @@ async function backtraceJson(bt: Backtrace, ctx: FormatContext) {
       pc: `0x${f.pc.toString(16)}`,
       function: f.frame.name ?? null,
       inlined: f.frame.inlined,
+      ...(f.frame.tailCall ? { tailCall: true } : {}),
+      ...(f.frame.physical.isSignalTrampoline && !f.frame.tailCall ? { signalTrampoline: true } : {}),
       ...(f.frame.file !== undefined ? { file: f.frame.file, line: f.frame.line } : {}),
       ...(f.frame.module ? { module: f.frame.module.path } : {}),
       stepper: f.frame.physical.stepper,

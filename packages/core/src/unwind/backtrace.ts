@@ -13,7 +13,7 @@ export interface BacktraceFrame {
   readonly frame: LogicalFrame;
   /** Runtime pc of the physical frame. */
   readonly pc: Addr;
-  /** Show the address (the innermost logical frame of each physical frame). */
+  /** Show the address (as gdb: the innermost logical frame of each physical frame, unless its exact pc starts a line). */
   readonly showAddress: boolean;
   readonly args: readonly NamedValue[];
   readonly locals?: readonly NamedValue[];
@@ -38,7 +38,12 @@ export interface BacktraceOptions {
   readonly noArgs?: boolean;
 }
 
-/** Walks a thread and describes every logical frame (inlined calls expanded) with typed values. */
+/**
+ * Walks a thread and describes every logical frame (inlined calls and gdb's
+ * tail-call frames expanded) with typed values. Values are loaded from the
+ * outermost frame inward, so entry values passed down a deep recursion are
+ * found once per frame.
+ */
 export async function backtrace(walker: Walker, program: ProgramSymbols, thread: Thread, opts: BacktraceOptions = {}): Promise<Backtrace> {
   const max = opts.maxDepth ?? 4096;
   const stack = await walker.walkStack(thread, { maxDepth: max });
@@ -54,27 +59,31 @@ export async function backtrace(walker: Walker, program: ProgramSymbols, thread:
     };
     scopes[i] = caller = await FrameScope.create(program, f, caller, cfa);
   }
-  const frames: BacktraceFrame[] = [];
+  const lines: { scope: FrameScope; frame: LogicalFrame; pc: Addr; showAddress: boolean; tailArgs?: readonly NamedValue[] }[] = [];
   let truncated = false;
-  outer: for (let i = 0; i < scopes.length; i++) {
-    const scope = scopes[i]!;
+  outer: for (const scope of scopes) {
     for (const lf of scope.logicalFrames()) {
-      if (frames.length >= max) {
+      if (lines.length >= max) {
         truncated = true;
         break outer;
       }
-      const args = opts.noArgs ? [] : await scope.args(lf);
-      const locals = opts.locals ? await scope.locals(lf) : undefined;
-      frames.push({ index: frames.length, frame: lf, pc: lf.physical.pc, showAddress: lf.inlineDepth === 0, args, ...(locals ? { locals } : {}) });
+      lines.push({ scope, frame: lf, pc: lf.physical.pc, showAddress: lf.inlineDepth === 0 && !scope.pcAtLineStart });
     }
-    // Functions that left by a tail call into this frame's function sit between it and its caller.
-    for (const t of (await scopes[i + 1]?.tailCallFramesTo(scope)) ?? []) {
-      if (frames.length >= max) {
+    // A function that left by a tail call into this frame's function sits between it and its caller.
+    for (const t of await scope.tailCallFrames()) {
+      if (lines.length >= max) {
         truncated = true;
         break outer;
       }
-      frames.push({ index: frames.length, frame: t.frame, pc: t.pc, showAddress: true, args: opts.noArgs ? [] : t.args });
+      lines.push({ scope, frame: t.frame, pc: t.pc, showAddress: true, tailArgs: t.args });
     }
+  }
+  const frames: BacktraceFrame[] = new Array(lines.length);
+  for (let k = lines.length - 1; k >= 0; k--) {
+    const l = lines[k]!;
+    const args = opts.noArgs ? [] : (l.tailArgs ?? (await l.scope.args(l.frame)));
+    const locals = opts.locals && !l.tailArgs ? await l.scope.locals(l.frame) : undefined;
+    frames[k] = { index: k, frame: l.frame, pc: l.pc, showAddress: l.showAddress, args, ...(locals ? { locals } : {}) };
   }
   const end = truncated ? 'depth-limit' : stack.end;
   return stack.error ? { thread, frames, end, error: stack.error } : { thread, frames, end };
@@ -97,13 +106,15 @@ export async function formatArgument(arg: NamedValue, ctx: FormatContext, scalar
 
 /**
  * The seed's (and gdb's) line for a frame:
- * `#N  0xADDR in func (arg=val, ...) at file:line`, or `from LIBRARY` without a line.
+ * `#N  0xADDR in func (arg=val, ...) at file:line`, or `from LIBRARY` (a
+ * shared library, not the main program) without a line; a signal trampoline is `<signal handler called>`.
  */
 export async function formatBacktraceFrame(f: BacktraceFrame, ctx: FormatContext): Promise<string> {
   const num = `#${f.index}`.padEnd(3) + ' ';
+  if (f.frame.physical.isSignalTrampoline && !f.frame.tailCall) return `${num}<signal handler called>`;
   const addr = f.showAddress ? `0x${f.pc.toString(16).padStart(16, '0')} in ` : '';
   const args = (await Promise.all(f.args.map((a) => formatArgument(a, ctx)))).join(', ');
-  const where = f.frame.file !== undefined ? ` at ${f.frame.file}:${f.frame.line ?? '?'}` : f.frame.module ? ` from ${f.frame.module.path}` : '';
+  const where = f.frame.file !== undefined ? ` at ${f.frame.file}:${f.frame.line ?? '?'}` : f.frame.module && !f.frame.module.main ? ` from ${f.frame.module.path}` : '';
   return `${num}${addr}${f.frame.name ?? '??'} (${args})${where}`;
 }
 
@@ -115,6 +126,6 @@ export async function formatBacktrace(bt: Backtrace, ctx: FormatContext): Promis
     for (const l of f.locals ?? []) lines.push(`        ${l.name} = ${await formatValue(l.value, ctx)}`);
   }
   if (bt.end === 'error') lines.push(`(backtrace stopped: ${bt.error})`);
-  if (bt.end === 'depth-limit') lines.push('(more stack frames follow...)');
+  if (bt.end === 'depth-limit') lines.push('(More stack frames follow...)');
   return lines;
 }

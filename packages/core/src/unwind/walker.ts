@@ -128,14 +128,15 @@ export class Walker {
     const max = opts.maxDepth ?? 4096;
     const frames: Frame[] = [frame];
     let cur = frame;
-    while (frames.length < max) {
+    for (;;) {
       const r = await this.walkSingleFrame(cur);
       if ('bottom' in r) return { thread: frame.thread, frames, end: 'bottom' };
       if ('error' in r) return { thread: frame.thread, frames, end: 'error', error: r.error };
+      // One step past the limit tells "more frames follow" from "that was the last".
+      if (frames.length >= max) return { thread: frame.thread, frames, end: 'depth-limit' };
       frames.push(r.frame);
       cur = r.frame;
     }
-    return { thread: frame.thread, frames, end: 'depth-limit' };
   }
 
   /** Executable memory containing `address`, from a per-stop cache of the target's regions. */

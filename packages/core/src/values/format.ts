@@ -1,6 +1,7 @@
 import { DW_ATE, strip, sizeOf, typeName, type DwarfType, type Member } from '@stackdb/dwdebug';
 import type { ProgramSymbols } from '../symbols/program.js';
 import type { Target } from '../target/target.js';
+import { formatFloatValue } from './float.js';
 import type { Value } from './value.js';
 
 /** How much of a value to render. */
@@ -41,21 +42,32 @@ function isCharType(t: DwarfType): boolean {
   return s.kind === 'base' && s.size === 1 && (s.encoding === DW_ATE.signed_char || s.encoding === DW_ATE.unsigned_char || /char/.test(s.name ?? ''));
 }
 
-function formatFloat(bytes: Uint8Array, off: number, size: number): string {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + off, size);
-  if (size === 4) return String(Math.fround(dv.getFloat32(0, true)));
-  if (size === 8) return String(dv.getFloat64(0, true));
-  if (size === 10 || size === 16) {
-    // x87 80-bit extended: 64-bit mantissa with explicit integer bit, 15-bit exponent.
-    const mant = dv.getBigUint64(0, true);
-    const se = dv.getUint16(8, true);
-    const sign = se & 0x8000 ? -1 : 1;
-    const exp = se & 0x7fff;
-    if (exp === 0 && mant === 0n) return sign < 0 ? '-0' : '0';
-    if (exp === 0x7fff) return mant << 1n === 0n ? (sign < 0 ? '-inf' : 'inf') : 'nan';
-    return String(sign * Number(mant) * 2 ** (exp - 16383 - 63));
+/** gdb's threshold: a run of more equal elements than this prints as `<repeats N times>`. */
+const REPEAT_THRESHOLD = 10;
+
+/**
+ * Characters as gdb prints a string: quoted segments, with runs of more than
+ * ten equal characters as `'c' <repeats N times>`, joined by commas; `...`
+ * after the last when `truncated`. An empty string is `""`.
+ */
+export function gdbString(chars: Uint8Array, truncated: boolean): string {
+  const parts: string[] = [];
+  let seg = '';
+  let i = 0;
+  while (i < chars.length) {
+    let j = i + 1;
+    while (j < chars.length && chars[j] === chars[i]) j++;
+    if (j - i > REPEAT_THRESHOLD) {
+      if (seg) parts.push(`"${seg}"`);
+      seg = '';
+      parts.push(`'${escapeChar(chars[i]!, "'")}' <repeats ${j - i} times>`);
+      i = j;
+      continue;
+    }
+    for (; i < j; i++) seg += escapeChar(chars[i]!, '"');
   }
-  return `<${size}-byte float>`;
+  if (seg || parts.length === 0) parts.push(`"${seg}"`);
+  return parts.join(', ') + (truncated ? '...' : '');
 }
 
 /** Renders a value as gdb prints it (`42`, `0x4005d0 "text"`, `{a = 1, b = 0x0}`, `<optimized out>`). */
@@ -83,7 +95,8 @@ class Renderer {
         const size = t.size ?? 0;
         let v: bigint;
         if (bitfield) v = this.bits(bytes, off, bitfield, t.signed);
-        else if (t.encoding === DW_ATE.float || t.encoding === DW_ATE.complex_float) return formatFloat(bytes, off, size);
+        else if (t.encoding === DW_ATE.float) return formatFloatValue(bytes, off, size);
+        else if (t.encoding === DW_ATE.complex_float) return `${formatFloatValue(bytes, off, size / 2)} + ${formatFloatValue(bytes, off + size / 2, size / 2)}i`;
         else v = readInteger(bytes, off, size, t.signed);
         if (t.encoding === DW_ATE.boolean) return v === 0n ? 'false' : v === 1n ? 'true' : String(v);
         if (isCharType(t)) return `${v} '${escapeChar(Number(BigInt.asUintN(8, v)), "'")}'`;
@@ -173,7 +186,7 @@ class Renderer {
       // Runs of 10 or more equal elements collapse, as in gdb.
       let j = i + 1;
       while (j < n && elemSize > 0 && bytes.subarray(off + j * elemSize, off + (j + 1) * elemSize).every((b, k) => b === bytes[off + i * elemSize + k])) j++;
-      if (j - i >= 10) {
+      if (j - i > REPEAT_THRESHOLD) {
         items.push(`${text} <repeats ${j - i} times>`);
         i = j;
       } else {
@@ -185,17 +198,13 @@ class Renderer {
     return `{${items.join(', ')}}`;
   }
 
+  /** A char array as gdb prints it: every element but a final NUL (`"scene\\000\\000"`), runs collapsed. */
   private charArray(bytes: Uint8Array, off: number, n: number): string {
     const data = bytes.subarray(off, off + n);
-    let end = data.indexOf(0);
-    if (end < 0) end = n;
-    // gdb drops the trailing NULs of a char array and shows the text.
-    const shown = Math.min(end, this.maxString);
-    let s = '"';
-    for (let i = 0; i < shown; i++) s += escapeChar(data[i]!, '"');
-    s += '"';
-    if (end > shown) s += '...';
-    return s;
+    const shown = Math.min(n, this.maxString);
+    let len = shown;
+    if (shown === n && len > 0 && data[len - 1] === 0) len--;
+    return gdbString(data.subarray(0, len), shown < n);
   }
 
   private async pointer(target: DwarfType, addr: bigint): Promise<string> {
@@ -208,12 +217,8 @@ class Renderer {
       if (n === 0) return `${hex} <error: Cannot access memory at address ${hex}>`;
       const data = buf.subarray(0, n);
       const z = data.indexOf(0);
-      const text = data.subarray(0, z < 0 ? Math.min(n, this.maxString) : z);
-      let s = `${hex} "`;
-      for (const c of text) s += escapeChar(c, '"');
-      s += '"';
-      if (z < 0) s += '...';
-      return s;
+      const end = z < 0 ? Math.min(n, this.maxString) : z;
+      return `${hex} ${gdbString(data.subarray(0, end), z < 0)}`;
     }
     const sym = await this.symbolFor(addr, t.kind === 'function');
     return sym ? `${hex} <${sym}>` : hex;

@@ -1,4 +1,5 @@
 import {
+  dieId,
   evaluate,
   type CallSite,
   type CompileUnit,
@@ -13,9 +14,10 @@ import {
   type LocationResult,
   type ParameterSymbol,
   type Scope,
-  type UnitEnv,
   type VariableSymbol,
+  type DieId,
 } from '@stackdb/dwdebug';
+import { directCallTarget } from '../symbols/call-target.js';
 import type { ProgramSymbols, ModuleSymbol } from '../symbols/program.js';
 import type { Addr, LoadedModule } from '../target/types.js';
 import type { Frame } from '../unwind/frame.js';
@@ -26,10 +28,45 @@ import { loadValue, missingValue, type Value } from './value.js';
  * logical frame per inlined call active at its pc, innermost first, then the
  * out-of-line function, as gdb shows them. Values of parameters and locals are
  * evaluated against the physical frame's recovered registers, with the
- * function's frame base and the frame's CFA; DW_OP_entry_value is answered
- * from the caller's call-site parameters (DW_TAG_call_site_parameter), which is
- * also how a parameter's value at entry (`a@entry`) is found.
+ * function's frame base and the frame's CFA; DW_OP_entry_value and
+ * DW_OP_GNU_parameter_ref are answered from the caller's call-site parameters
+ * (DW_TAG_call_site_parameter), which is also how a parameter's value at entry
+ * (`a@entry`) is found.
+ *
+ * A call site speaks for this frame only when the call entered this frame's
+ * function. Which function it entered is read from the call site (a callee
+ * defined in the caller's unit), else from the call instruction and the PLT
+ * slot it went through, else from DW_AT_call_target. When the entered function
+ * is another one, that function ended in a tail call to ours: it appears as a
+ * frame of its own (gdb's tail-call frames, one level), our entry values come
+ * from its tail call site, and its own from the caller's site. Entry values
+ * that need entry values of callers are memoized per frame and followed at
+ * most MAX_ENTRY_DEPTH frames out; a value that depends on an entry value
+ * nobody can give is "optimized out", as gdb says.
  */
+
+/** How many callers out an entry value is followed (recursion passes its arguments through every level). */
+const MAX_ENTRY_DEPTH = 64;
+
+/** A parameter as a call site names it: the register it is passed in, or its DIE (DW_OP_GNU_parameter_ref). */
+type ArgKey = { readonly reg: number } | { readonly param: DieId };
+
+function keyText(k: ArgKey): string {
+  return 'reg' in k ? `r${k.reg}` : `p${k.param}`;
+}
+
+/** A function with the module it is in. */
+interface CodeIn {
+  readonly fn: FunctionSymbol;
+  readonly module: LoadedModule | undefined;
+  readonly debugFile: DebugFile | undefined;
+}
+
+/** How this frame was entered: the caller's call site, and the function between them when that one tail-called ours. */
+interface Incoming {
+  readonly site: CallSite;
+  readonly tail?: CodeIn & { readonly site: CallSite };
+}
 
 /** A variable or parameter with its value. */
 export interface NamedValue {
@@ -47,6 +84,11 @@ export interface LogicalFrame {
   readonly inlineDepth: number;
   /** This frame is a call that was inlined into the next one. */
   readonly inlined: boolean;
+  /**
+   * This frame left by a tail call into the frame before it (gdb's tail-call
+   * frame): it has no stack frame of its own; `physical` is its callee's.
+   */
+  readonly tailCall?: boolean;
   /** The DWARF function (or inlined call) of this frame, when known. */
   readonly code?: FunctionSymbol | InlinedInstance;
   /** Function name: from DWARF, else the ELF symbol, else undefined. */
@@ -61,18 +103,35 @@ export interface LogicalFrame {
 
 const DW_OP_reg0 = 0x50;
 const DW_OP_regx = 0x90;
+const DW_OP_regval_type = 0xa5;
+const DW_OP_GNU_regval_type = 0xf5;
 
-/** The register a location expression names when it is exactly `DW_OP_regN`/`DW_OP_regx N`. */
+function uleb(expr: Uint8Array, at: number): { value: number; next: number } | undefined {
+  let v = 0;
+  let shift = 0;
+  for (let i = at; i < expr.length && shift < 35; i++) {
+    v += (expr[i]! & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (!(expr[i]! & 0x80)) return { value: v, next: i + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * The register a location expression names when it is exactly `DW_OP_regN`,
+ * `DW_OP_regx N` or `DW_OP_regval_type N T` (how gcc names a parameter's
+ * register inside DW_OP_entry_value).
+ */
 function singleRegister(expr: Uint8Array): number | undefined {
   if (expr.length === 1 && expr[0]! >= DW_OP_reg0 && expr[0]! < DW_OP_reg0 + 32) return expr[0]! - DW_OP_reg0;
   if (expr[0] === DW_OP_regx) {
-    let v = 0;
-    let shift = 0;
-    for (let i = 1; i < expr.length; i++) {
-      v |= (expr[i]! & 0x7f) << shift;
-      shift += 7;
-      if (!(expr[i]! & 0x80)) return i === expr.length - 1 ? v : undefined;
-    }
+    const r = uleb(expr, 1);
+    return r && r.next === expr.length ? r.value : undefined;
+  }
+  if (expr[0] === DW_OP_regval_type || expr[0] === DW_OP_GNU_regval_type) {
+    const r = uleb(expr, 1);
+    const t = r && uleb(expr, r.next);
+    return t && t.next === expr.length ? r.value : undefined;
   }
   return undefined;
 }
@@ -88,8 +147,15 @@ export function locationAt(loc: Location, linkPc: Addr): Uint8Array | undefined 
   return fallback;
 }
 
-function unitEnvOf(s: DwarfSymbol, bias: Addr): UnitEnv {
-  return (s.unit as CompileUnit).env(bias);
+function unitOf(s: DwarfSymbol): CompileUnit {
+  return s.unit as CompileUnit;
+}
+
+function sameFunction(a: CodeIn, b: CodeIn): boolean {
+  if (a.module?.path !== b.module?.path) return false;
+  if (a.fn.id === b.fn.id && a.debugFile === b.debugFile) return true;
+  const ea = a.fn.entryPc ?? a.fn.lowPc;
+  return ea !== undefined && ea === (b.fn.entryPc ?? b.fn.lowPc);
 }
 
 /**
@@ -124,6 +190,14 @@ export class FrameScope {
     return this.frame.lookupPc - this.bias;
   }
 
+  /**
+   * The pc is exact (frame 0, or interrupted by a signal) and at the first
+   * instruction of a source line: gdb then shows the frame without its address.
+   */
+  get pcAtLineStart(): boolean {
+    return this.frame.init.exactPc && this.debugFile?.lineAt(this.linkPc)?.address === this.linkPc;
+  }
+
   /** The logical frames, innermost first. */
   logicalFrames(): LogicalFrame[] {
     const base = { physical: this.frame, ...(this.symbol ? { symbol: this.symbol } : {}), ...(this.module ? { module: this.module } : {}) };
@@ -151,36 +225,33 @@ export class FrameScope {
   }
 
   /**
-   * gdb's tail-call frames: when the call made from this frame (the caller of
-   * `callee`) called a function that ended in a tail call to `callee`'s
-   * function, that function appears between them. One level is resolved;
-   * its arguments are its entry values from this frame's call site.
+   * gdb's tail-call frame below this one: when the caller called a function
+   * that ended in a tail call to this frame's function, that function, at
+   * its tail call, with its arguments' entry values from the caller's site.
    */
-  async tailCallFramesTo(callee: FrameScope): Promise<{ frame: LogicalFrame; args: NamedValue[]; pc: Addr }[]> {
-    const site = this.callSiteAtReturn();
-    const middle = site?.callee;
-    const target = callee.at?.function;
-    if (!site || !middle || !target || middle.name === target.name) return [];
-    const tail = findTailCall(middle.scope, target.name);
-    if (!tail) return [];
-    const returnPc = tail.returnPc;
-    const pc = (returnPc ?? middle.lowPc ?? 0n) + this.bias;
-    const line = returnPc !== undefined ? this.debugFile?.lineAt(returnPc - 1n) : undefined;
+  async tailCallFrames(): Promise<{ frame: LogicalFrame; args: NamedValue[]; pc: Addr }[]> {
+    const inc = await this.incoming();
+    const tail = inc?.tail;
+    if (!inc || !tail || !this.caller) return [];
+    const bias = tail.module?.bias ?? 0n;
+    const returnPc = tail.site.returnPc;
+    const pc = (returnPc ?? tail.fn.lowPc ?? 0n) + bias;
+    const line = returnPc !== undefined ? tail.debugFile?.lineAt(returnPc - 1n) : undefined;
     const args: NamedValue[] = [];
-    for (const p of middle.params) {
-      const expr = p.location && middle.entryPc !== undefined ? locationAt(p.location, middle.entryPc) : undefined;
-      const reg = expr ? singleRegister(expr) : undefined;
-      const v = reg === undefined ? undefined : await this.callSiteArgument(site, reg);
+    for (const p of tail.fn.params) {
+      const key = paramKeyAtEntry(p, tail.fn);
+      const v = key === undefined ? undefined : await this.caller.callSiteArgument(inc.site, key, 0);
       const value: Value = v === undefined ? missingValue(p.type, 'optimized-out') : { type: p.type, status: 'ok', bytes: constBytes(v, p.type), location: { kind: 'computed' } };
       args.push({ name: p.name ?? '?', symbol: p, value, ...(v === undefined ? {} : { entry: value }) });
     }
     const frame: LogicalFrame = {
-      physical: callee.frame,
+      physical: this.frame,
       inlineDepth: 0,
       inlined: false,
-      code: middle,
-      ...(middle.name ? { name: middle.name } : {}),
-      ...(this.module ? { module: this.module } : {}),
+      tailCall: true,
+      code: tail.fn,
+      ...(tail.fn.name ? { name: tail.fn.name } : {}),
+      ...(tail.module ? { module: tail.module } : {}),
       ...(line ? { file: line.file, line: line.line } : {}),
     };
     return [{ frame, args, pc }];
@@ -205,7 +276,8 @@ export class FrameScope {
     const out: NamedValue[] = [];
     for (const p of params) {
       const value = await this.valueOf(p);
-      const entry = await this.entryValueOf(p);
+      // Entry values belong to the out-of-line function: an inlined call has no call site of its own.
+      const entry = logical.inlineDepth === this.at?.inlined.length ? await this.entryValueOf(p) : undefined;
       out.push({ name: p.name ?? '?', symbol: p, value, ...(entry ? { entry } : {}) });
     }
     return out;
@@ -248,74 +320,147 @@ export class FrameScope {
     if (!loc) return missingValue(type, 'optimized-out');
     const expr = locationAt(loc, this.linkPc);
     if (!expr) return missingValue(type, 'optimized-out');
-    return this.evaluateValue(expr, type, unitEnvOf(sym, this.bias));
+    return this.evaluateValue(expr, type, unitOf(sym));
   }
 
-  private async evaluateValue(expr: Uint8Array, type: DwarfType, unit: UnitEnv): Promise<Value> {
+  private async evaluateValue(expr: Uint8Array, type: DwarfType, cu: CompileUnit): Promise<Value> {
+    const track = { entryMissing: false };
     let result: LocationResult;
     try {
-      result = await evaluate(expr, unit, this.env(unit));
+      result = await evaluate(expr, cu.env(this.bias), this.env(cu, 0, track));
     } catch (err) {
       return missingValue(type, 'unavailable', (err as Error).message);
     }
-    return loadValue(this.frame.thread.target, type, result, this.frame.registers);
+    const v = await loadValue(this.frame.thread.target, type, result, this.frame.registers);
+    // Depending on an entry value nobody can give means the compiler dropped it: gdb's "optimized out".
+    return v.status === 'unavailable' && track.entryMissing ? missingValue(type, 'optimized-out', v.reason) : v;
   }
 
-  /** The environment location expressions of this frame evaluate in. */
-  env(unit: UnitEnv): LocationEnv {
+  /**
+   * The environment location expressions of a unit evaluate in, in this frame.
+   * `depth` counts the callers already asked for entry values.
+   */
+  env(cu: CompileUnit, depth = 0, track?: { entryMissing: boolean }): LocationEnv {
     const target = this.frame.thread.target;
     const regs = this.frame.registers;
+    const unit = cu.env(this.bias);
+    const missing = <T>(v: T | undefined): T | undefined => {
+      if (v === undefined && track) track.entryMissing = true;
+      return v;
+    };
     return {
       register: async (n) => (regs.arch.findRegister(n) ? regs.get(n) : undefined),
       memory: (address, size) => target.read(address, size),
       cfa: () => this.cfa(),
-      frameBase: () => this.frameBase(unit),
-      entryValue: (expr) => this.entryValueOfExpression(expr),
+      frameBase: () => this.frameBase(cu),
+      entryValue: async (expr) => {
+        const reg = singleRegister(expr);
+        return missing(reg === undefined ? undefined : await this.callSiteValue({ reg }, depth + 1));
+      },
+      parameterValue: async (off) => missing(await this.callSiteValue({ param: dieId(cu.header.section, (unit.unitOffset ?? 0) + off) }, depth + 1)),
     };
   }
 
-  private async frameBase(unit: UnitEnv): Promise<Addr | undefined> {
+  private async frameBase(cu: CompileUnit): Promise<Addr | undefined> {
     const fb = this.at?.function.frameBase;
     if (!fb) return undefined;
     const expr = locationAt(fb, this.linkPc);
     if (!expr) return undefined;
-    const r = await evaluate(expr, unit, { ...this.env(unit), frameBase: async () => undefined });
+    const r = await evaluate(expr, cu.env(this.bias), { ...this.env(cu), frameBase: async () => undefined });
     if (r.kind === 'memory') return r.address;
     if (r.kind === 'register') return this.frame.registers.get(r.dwarf);
     return undefined;
   }
 
-  /** DW_OP_entry_value(DW_OP_regN): the caller passed it in register N; ask the caller's call site. */
-  private async entryValueOfExpression(expr: Uint8Array): Promise<bigint | undefined> {
-    const reg = singleRegister(expr);
-    return reg === undefined ? undefined : this.callSiteValue(reg);
-  }
-
   /** A parameter's value at entry: where its location puts it at the function's entry, from the caller's call site. */
   private async entryValueOf(p: ParameterSymbol): Promise<Value | undefined> {
-    const loc = p.location;
-    const entryPc = this.at?.function.entryPc;
-    if (!loc || entryPc === undefined) return undefined;
-    const expr = locationAt(loc, entryPc);
-    const reg = expr ? singleRegister(expr) : undefined;
-    if (reg === undefined) return undefined;
-    const v = await this.callSiteValue(reg);
+    const fn = this.at?.function;
+    const key = fn ? paramKeyAtEntry(p, fn) : undefined;
+    if (!key || !('reg' in key)) return undefined;
+    const v = await this.callSiteValue(key, 1);
     return v === undefined ? undefined : { type: p.type, status: 'ok', bytes: constBytes(v, p.type), location: { kind: 'computed' } };
   }
 
+  /** How this frame was entered (memoized): see {@link Incoming}. */
+  private incoming(): Promise<Incoming | undefined> {
+    this.incomingP ??= this.findIncoming().catch(() => undefined);
+    return this.incomingP;
+  }
+  private incomingP?: Promise<Incoming | undefined>;
+
+  private async findIncoming(): Promise<Incoming | undefined> {
+    const caller = this.caller;
+    const fn = this.at?.function;
+    if (!caller || !fn) return undefined;
+    const site = caller.callSiteAtReturn();
+    if (!site) return undefined;
+    const entered = await caller.calledFunction(site);
+    if (!entered) return undefined;
+    const mine: CodeIn = { fn, module: this.module, debugFile: this.debugFile };
+    if (sameFunction(entered, mine)) return { site };
+    const tailSite = findTailCall(entered.fn.scope, fn.name);
+    return tailSite ? { site, tail: { ...entered, site: tailSite } } : undefined;
+  }
+
+  /** The function a call site of this (the caller's) frame entered, when it can be known. */
+  private async calledFunction(site: CallSite): Promise<CodeIn | undefined> {
+    const callee = site.callee;
+    if (callee && callee.ranges.length > 0) return { fn: callee, module: this.module, debugFile: this.debugFile };
+    let address = await directCallTarget(this.frame.thread.target, this.frame.pc);
+    const targetExpr = site.target && site.target.kind === 'expr' ? site.target.expr : undefined;
+    if (address === undefined && targetExpr) {
+      const cu = unitOf(site);
+      const r = await evaluate(targetExpr, cu.env(this.bias), this.env(cu)).catch(() => undefined);
+      address = r?.kind === 'memory' ? r.address : r?.kind === 'value' ? readLe(r.bytes) : r?.kind === 'register' ? this.frame.registers.get(r.dwarf) : undefined;
+    }
+    if (address === undefined) return undefined;
+    const module = await this.program.moduleAt(address);
+    const debugFile = module ? await this.program.codeDebugFile(module) : undefined;
+    const at = module ? debugFile?.functionAt(address - module.bias) : undefined;
+    return at ? { fn: at.function, module, debugFile } : undefined;
+  }
+
+  private readonly argMemo = new Map<string, Promise<bigint | undefined>>();
+
   /**
-   * The value the caller's call site says it passed in register `reg` to this
-   * frame's function (DW_TAG_call_site_parameter: DW_AT_location DW_OP_regN,
-   * DW_AT_call_value evaluated in the caller's frame).
+   * What the call that entered this frame passed for a parameter (by register
+   * or DIE), from the caller's call site, or through the tail call site of the
+   * function between them.
    */
-  private async callSiteValue(reg: number): Promise<bigint | undefined> {
-    const site = this.caller?.callSiteAtReturn();
-    const callee = site?.callee;
-    // The call site must have called this very function: a callee defined in the caller's
-    // module under another name ended in a tail call, which breaks the chain. (A callee that
-    // is only declared there, in another library, is known by another name, e.g. sleep/__sleep.)
-    if (!site || !this.caller || (callee && callee.ranges.length > 0 && callee.name !== this.at?.function.name)) return undefined;
-    return this.caller.callSiteArgument(site, reg);
+  private callSiteValue(key: ArgKey, depth: number): Promise<bigint | undefined> {
+    if (depth > MAX_ENTRY_DEPTH) return Promise.resolve(undefined);
+    const k = keyText(key);
+    let p = this.argMemo.get(k);
+    if (!p) {
+      p = this.findCallSiteValue(key, depth).catch(() => undefined);
+      this.argMemo.set(k, p);
+    }
+    return p;
+  }
+
+  private async findCallSiteValue(key: ArgKey, depth: number): Promise<bigint | undefined> {
+    const inc = await this.incoming();
+    const caller = this.caller;
+    if (!inc || !caller) return undefined;
+    if (!inc.tail) return caller.callSiteArgument(inc.site, key, depth);
+    // Through the tail call: its site's values, whose own entry values the caller's site gives.
+    const tail = inc.tail;
+    const param = findSiteParam(tail.site, key);
+    if (!param || param.value?.kind !== 'expr') return undefined;
+    const cu = unitOf(tail.site);
+    const unit = cu.env(tail.module?.bias ?? 0n);
+    const target = this.frame.thread.target;
+    const r = await evaluate(param.value.expr, unit, {
+      // The tail-calling function's registers at its jump are gone; only its entry values remain.
+      register: async () => undefined,
+      memory: (address, size) => target.read(address, size),
+      entryValue: async (expr) => {
+        const reg = singleRegister(expr);
+        return reg === undefined ? undefined : caller.callSiteArgument(inc.site, { reg }, depth + 1);
+      },
+      parameterValue: async (off) => caller.callSiteArgument(inc.site, { param: dieId(cu.header.section, (unit.unitOffset ?? 0) + off) }, depth + 1),
+    });
+    return resultValue(r, this.frame.registers);
   }
 
   /** The call site whose return address is this frame's pc (the call that made the next frame). */
@@ -324,23 +469,41 @@ export class FrameScope {
     return findCallSite(this.at.function.scope, this.frame.pc - this.bias);
   }
 
-  /** Evaluates, in this (the caller's) frame, what a call site passed in register `reg`. */
-  async callSiteArgument(site: CallSite, reg: number): Promise<bigint | undefined> {
-    const param = site.params.find((q) => q.location?.kind === 'expr' && singleRegister(q.location.expr) === reg && q.value?.kind === 'expr');
+  /** Evaluates, in this (the caller's) frame, what a call site passed for a parameter. */
+  async callSiteArgument(site: CallSite, key: ArgKey | number, depth = 0): Promise<bigint | undefined> {
+    const param = findSiteParam(site, typeof key === 'number' ? { reg: key } : key);
     if (!param || param.value?.kind !== 'expr') return undefined;
-    const unit = unitEnvOf(site, this.bias);
+    const cu = unitOf(site);
     let r: LocationResult;
     try {
-      r = await evaluate(param.value.expr, unit, this.env(unit));
+      r = await evaluate(param.value.expr, cu.env(this.bias), this.env(cu, depth));
     } catch {
       return undefined;
     }
-    // A DWARF expression's value is the top of its stack: an "address" result is that value.
-    if (r.kind === 'memory') return r.address;
-    if (r.kind === 'register') return this.frame.registers.get(r.dwarf);
-    if (r.kind === 'value') return readLe(r.bytes);
-    return undefined;
+    return resultValue(r, this.frame.registers);
   }
+}
+
+/** Where a parameter is at its function's entry, as a call site would name it. */
+function paramKeyAtEntry(p: ParameterSymbol, fn: FunctionSymbol): ArgKey | undefined {
+  const loc = p.location;
+  const entryPc = fn.entryPc;
+  if (!loc || entryPc === undefined) return undefined;
+  const expr = locationAt(loc, entryPc);
+  const reg = expr ? singleRegister(expr) : undefined;
+  return reg === undefined ? undefined : { reg };
+}
+
+function findSiteParam(site: CallSite, key: ArgKey): CallSite['params'][number] | undefined {
+  return site.params.find((q) => ('reg' in key ? q.location?.kind === 'expr' && singleRegister(q.location.expr) === key.reg : q.parameter === key.param));
+}
+
+/** A DWARF expression's value: the top of its stack (a "memory" result is that value). */
+function resultValue(r: LocationResult, regs: { get(n: number): bigint | undefined }): bigint | undefined {
+  if (r.kind === 'memory') return r.address;
+  if (r.kind === 'register') return regs.get(r.dwarf);
+  if (r.kind === 'value') return readLe(r.bytes);
+  return undefined;
 }
 
 function readLe(bytes: Uint8Array): bigint {
