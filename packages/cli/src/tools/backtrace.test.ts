@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { matchGolden, systemTest, type Need } from '@stackdb/test-support';
+import { backtrace, LibraryState, openTargets, parseCommandLine, ProbeManager, ProgramSymbols, Registry, standardWalker, type LibraryChange } from '@stackdb/core';
+import { buildFixture, matchGolden, systemTest, type Need } from '@stackdb/test-support';
 import { gdbHasNoValue, gdbStacks, type GdbFrame, type GdbThread } from '../test-support/gdb-mi.js';
 import { scenesPlugin, scenesProgram, stackdb, startDetached, procState, tracerOf, type Detached } from '../test-support/scenes.js';
 
@@ -201,4 +202,48 @@ systemTest(test, '--thread TID prints only that thread, with its locals when ask
     t.not(bad.code, 0);
     t.regex(bad.stderr, /^stackdb: .*\b1\b.*\n$/);
   });
+}, { serial: true });
+
+systemTest(test, 'library tracking: the loader\'s list is followed while the program runs under monitor(), so frames in a library loaded by dlopen resolve, and unloads are seen', NEEDS, async (t) => {
+  const prog = buildFixture({ name: 'dlopen-rounds', sources: ['packages/cli/test/dlopen-rounds.c'], flags: ['-g', '-O0'] });
+  const plugin = scenesPlugin();
+  const registry = Registry.discover();
+  const [target] = await openTargets(parseCommandLine(['--', prog, plugin], { drivers: registry.drivers }).targets, registry);
+  if (!target) return t.fail('no target');
+  try {
+    const program = new ProgramSymbols(target);
+    const walker = standardWalker(target, program);
+    const libs = LibraryState.for(target, program);
+    t.is(LibraryState.for(target, program), libs, 'one per target');
+    // Before the loader ran there is no list yet, but there is a place to be told.
+    t.deepEqual(await libs.libraries(), []);
+    t.truthy(await libs.trapAddress());
+    const changes: LibraryChange[] = [];
+    libs.on('change', (c) => changes.push(c));
+    await libs.track();
+    t.true(libs.tracking);
+    const [back] = await program.lookupSymbol('called_back');
+    await ProbeManager.for(target).breakpoint(back!.start, { pre: () => 'stop' });
+    const names = (c: readonly { path: string }[]) => c.map((l) => path.basename(l.path));
+    for (let round = 0; round < 2; round++) {
+      t.is((await target.monitor()).reason, 'stopped');
+      const added = changes.flatMap((c) => c.added);
+      t.true(names(added).includes(path.basename(plugin)), `round ${round}: the plugin was reported loaded: ${names(added).join(' ')}`);
+      t.true(names(changes[0]!.added).includes('libc.so.6'), 'the loader\'s first consistent list had libc');
+      const main = (await libs.aOut())!;
+      t.is(main.path, prog);
+      t.regex((await libs.libc())!.path, /libc\.so/);
+      const [thread] = await target.threads();
+      const bt = await backtrace(walker, program, thread!);
+      t.deepEqual(bt.frames.slice(0, 4).map((f) => f.frame.name), ['called_back', 'plugin_inner', 'plugin_entry', 'main']);
+      const lib = await libs.libraryAt(bt.frames[1]!.pc);
+      t.is(lib?.path, plugin);
+      t.is(bt.frames[1]!.frame.module?.bias, lib?.base);
+      if (round === 1) t.true(names(changes.flatMap((c) => c.removed)).includes(path.basename(plugin)), 'the first dlclose was reported');
+    }
+    t.is((await target.monitor()).reason, 'exited');
+  } finally {
+    if (target.status !== 'exited') await target.kill();
+    await target.close();
+  }
 }, { serial: true });
