@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import test from 'ava';
-import { PHYSICAL_SPACE } from '@stackdb/core';
+import { PHYSICAL_SPACE, ProgramSymbols, backtrace, formatValue, loadMemoryValue, resolveProbePoints, standardWalker } from '@stackdb/core';
 import { suite } from '@stackdb/core/conformance';
 import { missing, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds } from '@stackdb/test-vm';
@@ -8,6 +8,7 @@ import { CoreFile } from '../core-file.js';
 import { createCoreTarget } from '../create.js';
 import { CoreMemoryError } from '../errors.js';
 import { drgnFacts, drgnMissing, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
+import { backtraceLines, printedValues } from '../test-support/gdb.js';
 import { VmCoreTarget } from './vm-core-target.js';
 
 /*
@@ -18,6 +19,7 @@ import { VmCoreTarget } from './vm-core-target.js';
  */
 
 const NEEDS: Need[] = [...vmNeeds, { check: drgnMissing, what: 'drgn' }, { command: 'nm', package: 'binutils' }];
+const GDB_NEEDS: Need[] = [...NEEDS, { command: 'gdb', package: 'gdb' }];
 const getVm = sharedVm(test);
 
 interface Fixture {
@@ -182,11 +184,64 @@ systemTest(test, 'unreadable virtual memory names the page-table entry that is n
   }
 });
 
-// TODO(backtrace): compare the vCPU's kernel backtrace with drgn's
-// `prog.crashed_thread().stack_trace()` on the paging dump once core's
-// unwinder has an ORC stepper (the Debian kernel has no frame pointers) and
-// the backtrace tool exists: `stackdb backtrace --core DUMP -M VMLINUX`.
-test.todo('the vCPU kernel backtrace agrees with drgn');
+/** gdb on the paging dump (QEMU walked the page tables; gdb reads it as a core) with the vmlinux. */
+function gdbOnDump(dumps: VmDumps, commands: readonly string[]): string {
+  return run('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', dumps.vm.vmlinux, '-c', dumps.paged, ...commands.flatMap((c) => ['-ex', c])]);
+}
+
+systemTest(test, "the vCPU's kernel backtrace (core's walker: ORC) agrees with gdb on the same frozen state: names, pcs and lines", GDB_NEEDS, async (t) => {
+  const { dumps } = await fixture();
+  // gdb shows frame #0 when it opens the core; the backtrace follows the marker.
+  const out = gdbOnDump(dumps, ['echo @@bt\\n', 'bt']);
+  const theirs = backtraceLines(out.slice(out.indexOf('@@bt')));
+  const target = await open(dumps.physical, { exe: dumps.vm.vmlinux });
+  try {
+    const program = new ProgramSymbols(target);
+    const [thread] = await target.threads();
+    const bt = await backtrace(standardWalker(target, program), program, thread!);
+    const ours = bt.frames.filter((f) => !f.frame.tailCall);
+    t.log(bt.frames.map((f) => `#${f.index} ${f.frame.name ?? '??'}`).join(' < '));
+    t.true(ours.length >= 3, 'several kernel frames');
+    // gdb goes on past the bottom into garbage (0x0 in ?? ()); ours ends at the kernel's first frame.
+    t.true(ours.length <= theirs.length);
+    for (const [i, f] of ours.entries()) {
+      const g = theirs[i]!;
+      t.is(f.frame.name, g.name, `#${i}`);
+      if (g.pc !== undefined) t.is(f.pc, g.pc, `#${i} ${g.name}: pc`);
+      if (g.line !== undefined && f.frame.line !== undefined) {
+        t.is(f.frame.line, g.line, `#${i} ${g.name}: line`);
+        t.true(f.frame.file!.endsWith(g.file!), `#${i} ${g.name}: ${f.frame.file} is ${g.file}`);
+      }
+    }
+  } finally {
+    await target.close();
+  }
+});
+
+systemTest(test, 'init_task.comm, init_uts_ns.name.release and jiffies_64 by name through core (symbols, values, gdb formatting) print as gdb prints them', GDB_NEEDS, async (t) => {
+  const { dumps } = await fixture();
+  const names = ['init_task.comm', 'init_uts_ns.name.release', 'jiffies_64'];
+  const theirs = printedValues(gdbOnDump(dumps, names.map((n) => `print ${n}`)));
+  t.is(theirs.length, names.length);
+  for (const file of [dumps.physical, dumps.paged]) {
+    const target = await open(file, { exe: dumps.vm.vmlinux });
+    try {
+      const program = new ProgramSymbols(target);
+      const regs = await (await target.threads())[0]!.registers();
+      for (const [i, name] of names.entries()) {
+        // No "global value by name" call in core yet: the probe layer's resolution of a variable chain gives address and type.
+        const [point] = await resolveProbePoints(program, name);
+        t.is(point?.kind, 'variable', name);
+        const watch = point!.watch!;
+        if (!watch.type) throw new Error(`${name} has no DWARF type`);
+        const value = await loadMemoryValue(target, watch.type, watch.address, regs);
+        t.is(await formatValue(value, { target, program }), theirs[i], `${name} in ${file}`);
+      }
+    } finally {
+      await target.close();
+    }
+  }
+});
 
 if (missing(NEEDS).length) {
   systemTest(test, 'VM dump: conformance suite', NEEDS, () => undefined);
