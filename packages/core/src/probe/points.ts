@@ -143,9 +143,15 @@ async function linePoints(program: ProgramSymbols, spec: string, file: string, l
     const df = await program.debugFile(m);
     const hits = df?.addressesOf(file, line) ?? [];
     if (!hits.length || !df) continue;
-    const addresses = hits.map((h) => h.address + m.bias);
+    // A function's opening line is probed after its prologue, as a debugger does.
+    const addresses = hits.map((h) => {
+      const fn = df.functionAt(h.address)?.function;
+      return (fn && fn.entryPc === h.address ? afterPrologue(df, fn, h.address) : h.address) + m.bias;
+    });
     const fn = df.functionAt(hits[0]!.address)?.function;
-    out.push({ spec, kind: 'line', name: `${file}:${hits[0]!.line}`, addresses, module: m, debugFile: df, ...(fn ? { function: fn } : {}), file: hits[0]!.file, line: hits[0]!.line });
+    const moved = addresses[0]! - m.bias !== hits[0]!.address ? df.lineAt(addresses[0]! - m.bias) : undefined;
+    const ln = moved?.line ?? hits[0]!.line;
+    out.push({ spec, kind: 'line', name: `${file}:${ln}`, addresses, module: m, debugFile: df, ...(fn ? { function: fn } : {}), file: hits[0]!.file, line: ln });
   }
   if (!out.length) throw new LookupError(`no code for ${file}:${line}`);
   return out;

@@ -40,6 +40,10 @@ export class ProgramSymbols implements SymbolLookup {
   private modulesP?: Promise<LoadedModule[]>;
   /** The target ran since the module list was read. */
   private ranSinceRead = false;
+  /** Binaries by module (a module object lives until the list is read again). */
+  private readonly binfiles = new WeakMap<LoadedModule, Promise<Binfile | undefined>>();
+  /** describe() answers by address: probes ask about the same few pcs at every hit. */
+  private readonly described = new Map<string, Promise<CodeLocation>>();
 
   constructor(readonly target: Target, readonly opts: { rootPrefix?: string; loadOptions?: readonly string[] } = {}) {
     target.on('exec', () => this.invalidate());
@@ -51,6 +55,7 @@ export class ProgramSymbols implements SymbolLookup {
   /** Forgets the module list (it is read again on next use). */
   invalidate(): void {
     this.modulesP = undefined;
+    this.described.clear();
   }
 
   /** The loaded modules. */
@@ -77,7 +82,12 @@ export class ProgramSymbols implements SymbolLookup {
 
   /** A module's binary with its debuginfo. */
   binfile(module: LoadedModule): Promise<Binfile | undefined> {
-    return openBinfile(module.path, this.opts.rootPrefix ? { rootPrefix: this.opts.rootPrefix } : {});
+    let p = this.binfiles.get(module);
+    if (!p) {
+      p = openBinfile(module.path, this.opts.rootPrefix ? { rootPrefix: this.opts.rootPrefix } : {});
+      this.binfiles.set(module, p);
+    }
+    return p;
   }
 
   /**
@@ -122,7 +132,21 @@ export class ProgramSymbols implements SymbolLookup {
    * the ELF symbol is looked up only when DWARF does not describe the function
    * (building a large library's symbol index costs more than the DWARF lookup).
    */
-  async describe(address: Addr, opts: { symbol?: 'always' | 'fallback' } = {}): Promise<CodeLocation> {
+  describe(address: Addr, opts: { symbol?: 'always' | 'fallback' } = {}): Promise<CodeLocation> {
+    // Remembered until the module list changes: probes describe the same few pcs at every hit.
+    const key = `${address}/${opts.symbol ?? 'always'}`;
+    let p = this.described.get(key);
+    if (!p) {
+      if (this.described.size >= 65536) this.described.clear();
+      p = this.describeUncached(address, opts);
+      this.described.set(key, p);
+      // An address outside every module may be in a library loaded later: not remembered.
+      p.then((loc) => loc.module || this.described.delete(key), () => this.described.delete(key));
+    }
+    return p;
+  }
+
+  private async describeUncached(address: Addr, opts: { symbol?: 'always' | 'fallback' }): Promise<CodeLocation> {
     const module = await this.moduleAt(address);
     if (!module) return { address };
     const debugFile = await this.codeDebugFile(module);

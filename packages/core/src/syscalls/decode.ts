@@ -76,6 +76,7 @@ const MAP_TYPES = new Map<bigint, string>([[1n, 'MAP_SHARED'], [2n, 'MAP_PRIVATE
 const ACCESS_FLAGS: FlagTable = [[4n, 'R_OK'], [2n, 'W_OK'], [1n, 'X_OK']];
 const AT_FLAGS: FlagTable = [[0x100n, 'AT_SYMLINK_NOFOLLOW'], [0x200n, 'AT_REMOVEDIR'], [0x400n, 'AT_SYMLINK_FOLLOW'], [0x800n, 'AT_NO_AUTOMOUNT'], [0x1000n, 'AT_EMPTY_PATH']];
 const WHENCE = ['SEEK_SET', 'SEEK_CUR', 'SEEK_END', 'SEEK_DATA', 'SEEK_HOLE'];
+const ARCH_PRCTL = new Map<bigint, string>([[0x1001n, 'ARCH_SET_GS'], [0x1002n, 'ARCH_SET_FS'], [0x1003n, 'ARCH_GET_FS'], [0x1004n, 'ARCH_GET_GS'], [0x1011n, 'ARCH_GET_CPUID'], [0x1012n, 'ARCH_SET_CPUID']]);
 const AT_FDCWD = -100n;
 
 /** `A|B|0x40` for the bits of `value` (its remaining bits in hex), `0` when none. */
@@ -171,6 +172,11 @@ export async function decodeSyscallArgs(target: Target, nr: number, raw: readonl
     const next = info.args[i + 1];
     out.push(await decodeArg(target, info, a, r, next && SIZE_NAMES.test(next.name) ? raw[i + 1] : undefined, limit, opts.arrayLimit ?? 16));
   }
+  // open's mode means something only when a file may be created (strace leaves it out otherwise).
+  if ((info.name === 'open' || info.name === 'openat') && out.length && out[out.length - 1]!.name === 'mode') {
+    const flags = out.find((a) => a.name === 'flags')?.raw ?? 0n;
+    if (!(flags & 0o100n) && (flags & 0o20200000n) !== 0o20200000n) out.pop();
+  }
   return out;
 }
 
@@ -240,6 +246,10 @@ function specialText(call: string, a: SyscallArg, r: bigint): string | undefined
       break;
     case 'newfstatat': case 'fchownat': case 'linkat': case 'unlinkat': case 'statx': case 'utimensat': case 'faccessat2':
       if (a.name === 'flag' || a.name === 'flags') return formatFlags(BigInt.asUintN(32, r), AT_FLAGS);
+      break;
+    case 'arch_prctl':
+      if (a.name === 'option') return ARCH_PRCTL.get(BigInt.asUintN(32, r)) ?? r.toString();
+      if (a.name === 'arg2') return `0x${r.toString(16)}`;
       break;
     case 'lseek':
       if (a.name === 'whence') return WHENCE[Number(r)] ?? r.toString();

@@ -138,7 +138,7 @@ export class SoftwareBreakpoints {
     try {
       return await fn();
     } finally {
-      if (this.table.get(address) === bp) await this.target._insertSwBreakpoint(address);
+      if (this.table.get(address) === bp) await this.target._reinsertSwBreakpoint(address);
       this.target.invalidate();
     }
   }

@@ -130,6 +130,8 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   private readonly onBreakpoint = new Map<number, Addr>();
   /** Threads that stopped on an execute hardware breakpoint (slot) and must step past it. */
   private readonly onHwBreakpoint = new Map<number, number>();
+  /** Threads whose registers were written since they stopped (their pc may have moved). */
+  private readonly registersWritten = new Set<number>();
   private exitStatus?: ExitStatus;
   private forkPolicyValue: ForkPolicy = { follow: false, inheritProbes: false };
   /** Followed fork children by pid. */
@@ -544,6 +546,11 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     this.onBreakpoint.set(tid, address);
   }
 
+  /** @internal A thread's registers were written (Thread.setRegisters): its pc may have left the breakpoint. */
+  noteRegistersWritten(tid: number): void {
+    this.registersWritten.add(tid);
+  }
+
   /**
    * Forgets that a thread stopped on a breakpoint, after a handler moved its pc
    * away (a forced return): resuming then must not step over anything.
@@ -712,6 +719,13 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     if (w < insn.length) throw new MemoryError(address + BigInt(w), w, `cannot insert a breakpoint at 0x${address.toString(16)}`);
     return orig;
   }
+  /**
+   * Put a software breakpoint back after it was lifted for a step (its
+   * original bytes are known). The default inserts it again.
+   */
+  async _reinsertSwBreakpoint(address: Addr): Promise<void> {
+    await this._insertSwBreakpoint(address);
+  }
   /** Remove a software breakpoint, restoring `original`. */
   async _removeSwBreakpoint(address: Addr, original: Uint8Array): Promise<void> {
     await this._write(this.defaultSpace, address, original);
@@ -754,6 +768,7 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   }
 
   private afterStop(): void {
+    this.registersWritten.clear();
     this.invalidate();
     if (this.statusValue === 'running') this.setStatus('paused');
   }
@@ -780,7 +795,9 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     this.onHwBreakpoint.delete(tid);
     this.invalidate();
     if (addr !== undefined && this.swBreakpoints.has(addr)) {
-      const pc = await (await this.thread(tid)).pc();
+      // Unless a handler wrote its registers, the thread is still where it stopped: on the breakpoint.
+      const written = this.registersWritten.delete(tid);
+      const pc = written ? await (await this.thread(tid)).pc() : addr;
       if (pc === addr) return this.swBreakpoints.withLifted(addr, () => this._step(tid));
     }
     if (slot !== undefined) return this.hwSlots.withSlotDisabled(tid, slot, () => this._step(tid));

@@ -63,6 +63,7 @@ export class Thread {
     const names = Object.keys(values);
     for (const n of names) regs.set(n, values[n]!);
     await this.target._setRegisters(this.tid, regs, names.map((n) => this.target.arch.register(n).name));
+    this.target.noteRegistersWritten(this.tid);
     this.target.invalidate();
   }
 
