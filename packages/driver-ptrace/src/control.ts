@@ -68,6 +68,8 @@ export interface ControlHost {
   readonly interests: ReadonlySet<EventInterest>;
   /** The process exec'd: inserted breakpoints and retired ones are gone. */
   onExec(): void;
+  /** Fork children become targets of their own (adopted) instead of being cleaned and let go. */
+  followForks(): boolean;
 }
 
 /** One traced thread. */
@@ -454,6 +456,10 @@ export class ProcessControl implements TraceeOwner {
     // A fork child has a copy of our breakpoints in its memory; a vfork child
     // shares the parent's memory, so they are lifted until it execs or exits.
     if (vfork) this.liftForVfork();
+    if (this.host.followForks()) {
+      // The child stays traced and stopped for its adopter (core makes a target of it).
+      return this.report({ kind: vfork ? 'vfork' : 'fork', tid: parent.tid, childPid });
+    }
     const child = new ForkChild(childPid, vfork ? [] : this.host.breakpoints(), () => this.forkChildren.delete(child));
     this.forkChildren.add(child);
     child.start();
@@ -540,6 +546,15 @@ export class ProcessControl implements TraceeOwner {
   }
 
   private onTrap(t: Tracee): void {
+    // An int3 of ours: known without PTRACE_GETSIGINFO when nothing else could trap here
+    // (no single-step, no debug register armed on the thread).
+    if (!t.stepping && !t.hw.some(Boolean)) {
+      const at = pcOf(this.gpr(t)) - 1n;
+      if (this.host.isBreakpoint(at)) {
+        this.setPc(t, at);
+        return this.report({ kind: 'breakpoint', tid: t.tid, address: at });
+      }
+    }
     const code = this.native.sigInfo(t.tid, this.siginfo) === 0 ? this.siginfo[2]! : -1;
     if (code === TRAP.SI_KERNEL || code === TRAP.BRKPT) {
       // int3: the pc is one past the breakpoint.
@@ -625,6 +640,21 @@ export class ProcessControl implements TraceeOwner {
       this.spinTids[n++] = t.tid;
     }
     return n;
+  }
+
+  /**
+   * Takes over a fork child the kernel attached (its only thread is the
+   * process itself): its first stop, already reaped (`first`) or still to
+   * come, leaves it stopped.
+   */
+  async adopt(first: number | undefined): Promise<void> {
+    this.phase = 'collecting';
+    if (first !== undefined) this.handleStatus(this.pid, first);
+    this.spinPending = STOP_SPIN_MS;
+    this.afterChange();
+    await this.awaitStopped();
+    // Its first stop means nothing to anyone.
+    this.takeBatch();
   }
 
   /** Stops every thread; returns the events that happened meanwhile. */

@@ -120,6 +120,26 @@ export async function attachProcess(pid: number, host: ControlHost): Promise<Pro
   }
 }
 
+/**
+ * Adopts a fork child that the kernel attached to this tracer when its
+ * parent forked (PTRACE_O_TRACEFORK): it is returned stopped at its first
+ * trace stop, with the parent's options (it inherited them).
+ */
+export async function adoptProcess(pid: number, host: ControlHost): Promise<ProcessControl> {
+  const ctl = new ProcessControl(pid, host);
+  ctl.addThread(pid, 'running', false);
+  try {
+    await ctl.adopt(reaper().takeOrphan(pid));
+    ctl.openMemory();
+    ctl.loadDebugRegisters();
+    log.debug(1, 'adopted fork child %d', pid);
+    return ctl;
+  } catch (err) {
+    ctl.cleanupSync([], () => false);
+    throw err;
+  }
+}
+
 function stageMessage(plan: LaunchPlan, stage: string, errno: number): Error {
   const what = errnoText(errno);
   switch (stage) {

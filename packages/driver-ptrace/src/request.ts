@@ -18,8 +18,11 @@ export interface LaunchPlan {
   readonly stderr?: string;
 }
 
-/** Attach to a process, or launch a program. */
-export type PtraceRequest = { readonly kind: 'attach'; readonly pid: number } | { readonly kind: 'launch'; readonly plan: LaunchPlan };
+/** Attach to a process, launch a program, or adopt a fork child the kernel attached already. */
+export type PtraceRequest =
+  | { readonly kind: 'attach'; readonly pid: number }
+  | { readonly kind: 'launch'; readonly plan: LaunchPlan }
+  | { readonly kind: 'adopt'; readonly pid: number };
 
 /** Options for launching without a parsed spec. */
 export interface LaunchOptions {

@@ -21,7 +21,7 @@ import {
 } from '@stackdb/core';
 import type { ControlHost, ProcessControl } from './control.js';
 import { validateHwSpec } from './debug-registers.js';
-import { attachProcess, launchProgram, reapWhenDone } from './open.js';
+import { adoptProcess, attachProcess, launchProgram, reapWhenDone } from './open.js';
 import { USER_FPREGS_SIZE, USER_REGS_SIZE, fpFromSet, gprFromSet, toRegisterSet, touchedGroups } from './registers.js';
 import { launchPlan, requestFromSpec, type LaunchOptions, type PtraceRequest } from './request.js';
 
@@ -76,7 +76,7 @@ export class PtraceTarget extends Target {
     this.softOnly = opts.softBreakpoints ?? opts.spec?.common.softBreakpoints ?? false;
     const prefix = opts.rootPrefix ?? opts.spec?.common.debugfileRootPrefix;
     if (prefix !== undefined) this.rootPrefix = prefix;
-    if (opts.request.kind === 'attach') this.pidValue = opts.request.pid;
+    if (opts.request.kind !== 'launch') this.pidValue = opts.request.pid;
   }
 
   /** A target for a parsed spec (`-p`, `-b`, `--args`, `-e`, `-- PROGRAM`, `-I/-O/-E`, `-s`). */
@@ -125,8 +125,10 @@ export class PtraceTarget extends Target {
         return interests();
       },
       onExec: () => this.retired.clear(),
+      followForks: () => this.forkPolicy.follow,
     };
-    this.ctl = this.request.kind === 'attach' ? await attachProcess(this.request.pid, host) : await launchProgram(this.request.plan, host);
+    const r = this.request;
+    this.ctl = r.kind === 'attach' ? await attachProcess(r.pid, host) : r.kind === 'adopt' ? await adoptProcess(r.pid, host) : await launchProgram(r.plan, host);
     this.pidValue = this.ctl.pid;
   }
 
@@ -158,6 +160,11 @@ export class PtraceTarget extends Target {
 
   protected override async _configureEvents(interests: ReadonlySet<EventInterest>): Promise<void> {
     this.ctl?.configure(interests);
+  }
+
+  /** A followed fork child becomes a ptrace target of its own (id: its pid), with this target's options. */
+  protected override async _adoptChild(pid: number): Promise<PtraceTarget> {
+    return new PtraceTarget({ id: pid, request: { kind: 'adopt', pid }, softBreakpoints: this.softOnly, ...(this.rootPrefix !== undefined ? { rootPrefix: this.rootPrefix } : {}) });
   }
 
   protected async _detach(): Promise<void> {
@@ -195,6 +202,14 @@ export class PtraceTarget extends Target {
     const orig = await super._insertSwBreakpoint(address);
     this.retired.delete(address);
     return orig;
+  }
+
+  /** After a step over it: the trap byte goes back (the original is known, no read needed). */
+  override async _reinsertSwBreakpoint(address: bigint): Promise<void> {
+    const insn = this.arch.breakpointInstruction;
+    const w = this.control.write(address, insn);
+    if (w < insn.length) throw new TargetStateError(`cannot put the breakpoint at 0x${address.toString(16)} back`);
+    this.retired.delete(address);
   }
 
   override async _removeSwBreakpoint(address: bigint, original: Uint8Array): Promise<void> {
