@@ -906,6 +906,12 @@ export class ProcessControl implements TraceeOwner {
     if (e) throw new PtraceError(`cannot set the pc of thread ${t.tid}`, e);
   }
 
+  /** The general and debug register images of a stopped thread. */
+  generalRegisters(tid: number): { gpr: Uint8Array; dr: BigUint64Array } {
+    const t = this.stopped(tid);
+    return { gpr: this.gpr(t), dr: t.dr };
+  }
+
   /** The register images of a stopped thread: general, FXSAVE, debug. */
   registers(tid: number): { gpr: Uint8Array; fp: Uint8Array; dr: BigUint64Array } {
     const t = this.stopped(tid);

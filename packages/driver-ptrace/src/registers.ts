@@ -1,4 +1,4 @@
-import { RegisterSet, type Arch } from '@stackdb/core';
+import { RegisterSet, type Arch, type RegisterDesc } from '@stackdb/core';
 
 /** Field order of `struct user_regs_struct` (x86-64), 8 bytes each. */
 export const USER_REGS_FIELDS = [
@@ -56,16 +56,69 @@ export function toRegisterSet(arch: Arch, gpr: Uint8Array, fp: Uint8Array | unde
   const set = new RegisterSet(arch);
   const g = view(gpr);
   USER_REGS_FIELDS.forEach((name, i) => set.set(name, g.getBigUint64(i * 8, true)));
-  if (fp) {
-    const f = view(fp);
-    set.set('fctrl', BigInt(f.getUint16(0, true)));
-    set.set('fstat', BigInt(f.getUint16(2, true)));
-    set.set('mxcsr', BigInt(f.getUint32(24, true)));
-    for (let i = 0; i < 8; i++) set.set(`st${i}`, readLE(fp, 32 + i * 16, 10));
-    for (let i = 0; i < 16; i++) set.set(`xmm${i}`, readLE(fp, 160 + i * 16, 16));
-  }
+  if (fp) setFp(set, fp);
   if (dr) for (const i of DEBUG_REGS) set.set(`dr${i}`, dr[i]!);
   return set;
+}
+
+function setFp(set: RegisterSet, fp: Uint8Array): void {
+  const f = view(fp);
+  set.set('fctrl', BigInt(f.getUint16(0, true)));
+  set.set('fstat', BigInt(f.getUint16(2, true)));
+  set.set('mxcsr', BigInt(f.getUint32(24, true)));
+  for (let i = 0; i < 8; i++) set.set(`st${i}`, readLE(fp, 32 + i * 16, 10));
+  for (let i = 0; i < 16; i++) set.set(`xmm${i}`, readLE(fp, 160 + i * 16, 16));
+}
+
+/**
+ * A thread's registers whose FP/SSE part is read from the kernel only when
+ * one of those registers is first asked for: most stops (probe hits,
+ * unwinding) need the general registers alone, and PTRACE_GETFPREGS plus
+ * decoding 24 wide registers would double the cost of a hit.
+ */
+export class LazyFpRegisterSet extends RegisterSet {
+  private loadFp: (() => Uint8Array) | undefined;
+
+  constructor(arch: Arch, gpr: Uint8Array, dr: BigUint64Array | undefined, loadFp: () => Uint8Array) {
+    super(arch);
+    const g = view(gpr);
+    USER_REGS_FIELDS.forEach((name, i) => this.set(name, g.getBigUint64(i * 8, true)));
+    if (dr) for (const i of DEBUG_REGS) this.set(`dr${i}`, dr[i]!);
+    this.loadFp = loadFp;
+  }
+
+  private fill(): void {
+    const load = this.loadFp;
+    if (!load) return;
+    this.loadFp = undefined;
+    setFp(this, load());
+  }
+
+  private fillFor(id: string | number | RegisterDesc): void {
+    if (!this.loadFp) return;
+    const d = typeof id === 'object' ? id : this.arch.findRegister(id);
+    if (d && (d.group === 'fp' || d.group === 'vector')) this.fill();
+  }
+
+  override get(id: string | number | RegisterDesc): bigint | undefined {
+    this.fillFor(id);
+    return super.get(id);
+  }
+
+  override require(id: string | number | RegisterDesc): bigint {
+    this.fillFor(id);
+    return super.require(id);
+  }
+
+  override *entries(): IterableIterator<[RegisterDesc, bigint]> {
+    this.fill();
+    yield* super.entries();
+  }
+
+  override clone(): RegisterSet {
+    this.fill();
+    return super.clone();
+  }
 }
 
 /** Which kernel images a change to `names` touches. */

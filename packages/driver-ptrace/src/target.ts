@@ -22,7 +22,7 @@ import {
 import type { ControlHost, ProcessControl } from './control.js';
 import { validateHwSpec } from './debug-registers.js';
 import { adoptProcess, attachProcess, launchProgram, reapWhenDone } from './open.js';
-import { USER_FPREGS_SIZE, USER_REGS_SIZE, fpFromSet, gprFromSet, toRegisterSet, touchedGroups } from './registers.js';
+import { LazyFpRegisterSet, USER_FPREGS_SIZE, USER_REGS_SIZE, fpFromSet, gprFromSet, touchedGroups } from './registers.js';
 import { launchPlan, requestFromSpec, type LaunchOptions, type PtraceRequest } from './request.js';
 
 /** What a ptrace target can do (x86-64 Linux). */
@@ -241,8 +241,8 @@ export class PtraceTarget extends Target {
   }
 
   async _getRegisters(tid: number): Promise<RegisterSet> {
-    const { gpr, fp, dr } = this.control.registers(tid);
-    return toRegisterSet(this.arch, gpr, fp, dr);
+    const { gpr, dr } = this.control.generalRegisters(tid);
+    return new LazyFpRegisterSet(this.arch, gpr, dr, () => this.control.registers(tid).fp);
   }
 
   override async _setRegisters(tid: number, regs: RegisterSet, changed: readonly string[]): Promise<void> {
