@@ -26,7 +26,12 @@ export function hitValues(hit: ProbeHit, point: ProbePoint | undefined, ctx: Sym
     frame ??= (async () => {
       const f = await ctx.walker.getInitialFrame(hit.thread);
       return FrameScope.create(ctx.program, f, undefined, async () => {
-        if (f.cfa === undefined) await ctx.walker.walkSingleFrame(f);
+        if (f.cfa === undefined) {
+          // Most CFI rows say "CFA = register + offset": no need for a whole unwinding step.
+          const cfa = await quickCfa(ctx, f.registers, f.pc);
+          if (cfa !== undefined) return cfa;
+          await ctx.walker.walkSingleFrame(f);
+        }
         return f.cfa;
       });
     })();
@@ -60,6 +65,16 @@ export function hitValues(hit: ProbeHit, point: ProbePoint | undefined, ctx: Sym
       return l ? l.scope.variable(name, l.frame) : undefined;
     },
   };
+}
+
+/** The CFA at an exact pc when its CFI row is `register + offset`, else undefined. */
+async function quickCfa(ctx: SymbolContext, regs: RegisterSet, pc: bigint): Promise<bigint | undefined> {
+  const module = await ctx.program.moduleAt(pc);
+  if (!module) return undefined;
+  const row = (await ctx.program.cfiTable(module))?.rowFor(pc - module.bias);
+  if (row?.cfa.kind !== 'reg-offset') return undefined;
+  const base = regs.arch.findRegister(row.cfa.reg) ? regs.get(row.cfa.reg) : undefined;
+  return base === undefined ? undefined : BigInt.asUintN(64, base + BigInt(row.cfa.offset));
 }
 
 /** The logical frame a point's values belong to: the probed function (or inlined copy), else the innermost. */
