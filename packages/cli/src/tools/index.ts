@@ -1,6 +1,26 @@
 import { JSON_OPTION, type ToolDescriptor } from '../tool.js';
 import { RUN_OPTIONS } from '../session.js';
 
+/** Options of the demo and of launched programs, for tools that run their targets. */
+const DEMO_OPTIONS = RUN_OPTIONS.filter((o) => o.long === 'demo' || o.long === 'demo-threads' || o.long === 'kill');
+
+/** Options of dumptarget and probetargets. */
+const PROBE_OPTIONS = [
+  JSON_OPTION,
+  { long: 'return', help: 'Also probe each function\'s return: print its return value with the arguments it got' },
+  { long: 'inlined', help: 'Also probe every inlined copy of each function' },
+  { long: 'entry', help: 'Probe functions at their first instruction instead of after their prologue' },
+  { long: 'step', help: 'Fire at every instruction of each function (single-stepping)' },
+  { long: 'rw', help: 'Watchpoints catch reads as well as writes' },
+  { long: 'hardware', help: 'Use hardware breakpoints for code probes' },
+  { long: 'count', arg: 'N', type: 'uint' as const, help: 'Stop after N hits' },
+  { long: 'tid', arg: 'TID', repeatable: true, help: 'Only hits in this thread (repeatable)' },
+  { long: 'thread-name', arg: 'NAME', repeatable: true, help: 'Only hits in threads with this name (repeatable)' },
+  { long: 'follow-forks', help: 'Follow forked children; they inherit the probes' },
+  { long: 're-resolve', help: 'After an exec, place the probes again in the new program' },
+  ...DEMO_OPTIONS,
+];
+
 /** The tools, in the order `stackdb --help` lists them. */
 export const TOOLS: readonly ToolDescriptor[] = [
   {
@@ -53,5 +73,39 @@ export const TOOLS: readonly ToolDescriptor[] = [
       { long: 'base-address', short: 'i', arg: 'ADDR', help: 'The file is loaded at ADDR: addresses given for lookup are runtime addresses' },
     ],
     load: () => import('./dumpdebuginfo.js'),
+  },
+  {
+    name: 'dumptarget',
+    summary: 'Probe functions, lines, addresses or variables and print every hit with typed values',
+    usage: '[options] [target options] SYMBOL|FILE:LINE|0xADDR|VAR|a.b.c ... [-- PROGRAM ARGS...]',
+    description: 'Places a probe on each argument (functions after their prologue; OBJECT:NAME or FILE.c:NAME\nto choose; variables and a.b.c chains become hardware watchpoints), lets the targets run,\nand prints one line per hit: `func (0xADDR) (thread TID) arg = value, ...`. SIGINT stops and detaches.',
+    targets: true,
+    options: PROBE_OPTIONS,
+    load: () => import('./dumptarget.js'),
+  },
+  {
+    name: 'probetargets',
+    summary: 'dumptarget on several targets (--base, --overlay): probes as ID:SYMBOL',
+    usage: '[options] --base \'OPTS\' [--overlay \'[ID:]THREAD:OPTS\'] [ID:]SYMBOL ...',
+    description: 'Opens every --base and --overlay target, places each probe on the target whose id (-i)\nprefixes it (the first target otherwise), and monitors them all together.',
+    targets: true,
+    options: PROBE_OPTIONS,
+    load: () => import('./probetargets.js'),
+  },
+  {
+    name: 'syscall',
+    summary: 'Trace system calls (all, or --trace NAMES) with decoded arguments and return values',
+    usage: '[options] [target options] [-- PROGRAM ARGS...]',
+    description: 'Prints each system call of the target as strace does: `openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3`,\nwith names and argument types from the kernel\'s own declarations.',
+    targets: true,
+    options: [
+      JSON_OPTION,
+      { long: 'trace', arg: 'NAMES', repeatable: true, help: 'Only these system calls (comma-separated names)' },
+      { long: 'string-limit', arg: 'N', type: 'uint', help: 'Longest string shown (default 32)' },
+      { long: 'summary', help: 'Print counts per system call at the end instead of each call' },
+      { long: 'follow-forks', help: 'Also trace the children the process forks' },
+      ...DEMO_OPTIONS,
+    ],
+    load: () => import('./syscall.js'),
   },
 ];

@@ -1,0 +1,279 @@
+import test from 'ava';
+import { run, systemTest } from '@stackdb/test-support';
+import { ProbeManager, formatValue, type NamedValue, type ProbeHit, type WatchValues } from '@stackdb/core';
+import { launch, markerLine, plainOutput, probeFixture, valueOf } from './test-support/probes.js';
+
+/*
+ * Core's probe layer on real processes (ptrace driver): every value a probe
+ * sees is checked against what the program prints about itself, or against
+ * gdb on the same binary.
+ */
+
+const probed = probeFixture('probed');
+
+async function argsText(hit: ProbeHit, values: readonly NamedValue[]): Promise<string> {
+  const fmt = { target: hit.target };
+  return (await Promise.all(values.map(async (a) => `${a.name}=${await formatValue(a.value, fmt)}`))).join(', ');
+}
+
+test('entry and exit probes see the arguments and return values the program prints', async (t) => {
+  const l = await launch([probed, 'calls', '3']);
+  const seen: string[] = [];
+  try {
+    const handlers = (name: string) => ({
+      pre: async (hit: ProbeHit) => {
+        seen.push(`enter ${name}(${await argsText(hit, await hit.values!.args())})`);
+      },
+      exit: async (hit: ProbeHit) => {
+        const ret = await hit.values!.returnValue();
+        seen.push(`exit ${name}(${await argsText(hit, await hit.values!.args())}) = ${ret ? await formatValue(ret, { target: hit.target }) : 'void'}`);
+      },
+    });
+    for (const name of ['add', 'describe', 'scale', 'make_point']) await l.probes.probe(name, handlers(name));
+    const r = await l.target.monitor();
+    t.deepEqual(r.status, { code: 0 });
+    const printed = l.output();
+    t.is(printed, plainOutput([probed, 'calls', '3']).replace(/0x[0-9a-f]+/g, ''), 'the program behaves as without probes');
+    // Each line the program prints about a call must match what the probes saw.
+    const expect: string[] = [];
+    for (const line of printed.split('\n')) {
+      let m = /^add\((-?\d+), (-?\d+)\) = (-?\d+)$/.exec(line);
+      if (m) expect.push(`enter add(a=${m[1]}, b=${m[2]})`, `exit add(a=${m[1]}, b=${m[2]}) = ${m[3]}`);
+      m = /^describe\("(.*)", (\d+)\) = "(.*)"$/.exec(line);
+      if (m) expect.push(`enter describe(what="${m[1]}", n=${m[2]})`, `exit describe(what="${m[1]}", n=${m[2]}) = "${m[3]}"`);
+      m = /^scale\((.*), (\d+)\) = (.*)$/.exec(line);
+      if (m) expect.push(`enter scale(v=${m[1]}, k=${m[2]})`, `exit scale(v=${m[1]}, k=${m[2]}) = ${m[3]}`);
+      m = /^make_point\((-?\d+), (-?\d+)\) = \{(-?\d+), (-?\d+)\}$/.exec(line);
+      if (m) expect.push(`enter make_point(x=${m[1]}, y=${m[2]})`, `exit make_point(x=${m[1]}, y=${m[2]}) = {x = ${m[3]}, y = ${m[4]}}`);
+    }
+    t.is(expect.length, 2 * (3 * 2 + 2));
+    t.deepEqual(seen.map((s) => s.replace(/0x[0-9a-f]+ /g, '')), expect);
+  } finally {
+    await l.target.close();
+  }
+});
+
+test('a line probe fires at each execution of the line, with the enclosing function\'s arguments', async (t) => {
+  const line = markerLine('probed', 'LINE_WRITE_GLOBAL');
+  const l = await launch([probed, 'watch']);
+  try {
+    const vs: bigint[] = [];
+    const p = await l.probes.probe(`probed.c:${line}`, {
+      pre: async (hit) => {
+        const [v] = await hit.values!.args();
+        vs.push(valueOf(v!.value.bytes, true));
+      },
+    });
+    t.is(p.points[0]!.kind, 'line');
+    t.is(p.points[0]!.line, line);
+    await l.target.monitor();
+    t.deepEqual(vs, [1n, 2n, 3n]);
+    t.regex(l.output(), /^watched 3 30$/m);
+  } finally {
+    await l.target.close();
+  }
+});
+
+test('watchpoints on a global and on a struct member reached through pointers catch every write with its new value', async (t) => {
+  const l = await launch([probed, 'watch']);
+  try {
+    // Before main the pointers in `root` are not relocated yet: run to main first.
+    await l.probes.probe('main', { pre: () => 'stop' });
+    await l.target.monitor();
+    const seen: string[] = [];
+    const watcher = (hit: ProbeHit) =>
+      (async () => {
+        const v = await (hit.values as WatchValues).watched();
+        const where = await hit.values!.frame();
+        seen.push(`${hit.point!.name}=${valueOf(v!.bytes, true)} in ${where.logicalFrames()[0]!.name}`);
+      })();
+    const g = await l.probes.probe('watched_global', { pre: watcher });
+    const m = await l.probes.probe('root.in.value', { pre: watcher });
+    t.is(g.points[0]!.kind, 'variable');
+    t.is(g.points[0]!.watch!.size, 8);
+    t.is(m.points[0]!.watch!.size, 8);
+    await l.target.monitor();
+    t.deepEqual(seen, ['watched_global=1 in writer', 'root.in.value=10 in writer', 'watched_global=2 in writer', 'root.in.value=20 in writer', 'watched_global=3 in writer', 'root.in.value=30 in writer']);
+    t.regex(l.output(), /^watched 3 30$/m);
+  } finally {
+    await l.target.close();
+  }
+});
+
+test('a forced return changes what the program does; a skipped call never happens', async (t) => {
+  const denied = await launch([probed, 'guard']);
+  try {
+    await denied.target.monitor();
+    t.regex(denied.output(), /access denied/);
+  } finally {
+    await denied.target.close();
+  }
+  const forced = await launch([probed, 'guard']);
+  try {
+    await forced.probes.probe('check_password', { pre: () => ({ action: 'return', value: 1n }) });
+    await forced.target.monitor();
+    t.regex(forced.output(), /^access granted$/m);
+    t.notRegex(forced.output(), /check_password/, 'the function body never ran');
+  } finally {
+    await forced.target.close();
+  }
+  const skipped = await launch([probed, 'skip']);
+  try {
+    await skipped.probes.probe(`probed.c:${markerLine('probed', 'LINE_SKIP')}`, { pre: () => ({ action: 'skip' }) });
+    await skipped.target.monitor();
+    t.regex(skipped.output(), /^side effects 1$/m);
+  } finally {
+    await skipped.target.close();
+  }
+});
+
+test('an exit handler changes the return value; post handlers run after the probed instruction', async (t) => {
+  const l = await launch([probed, 'guard']);
+  try {
+    let posts = 0;
+    await l.probes.probe('check_password', {
+      post: () => {
+        posts++;
+      },
+      exit: () => ({ action: 'set-registers', values: { rax: 1n } }),
+    });
+    await l.target.monitor();
+    t.is(posts, 1);
+    t.regex(l.output(), /check_password\("guess"\) = 0\naccess granted/);
+  } finally {
+    await l.target.close();
+  }
+});
+
+systemTest(test, 'an instruction probe fires once per instruction of the function, as objdump lists them', [{ command: 'objdump', package: 'binutils' }], async (t) => {
+  const l = await launch([probed, 'calls', '1']);
+  try {
+    const pcs: bigint[] = [];
+    const p = await l.probes.probe('add', { pre: (hit) => void pcs.push(hit.address) }, { instructions: true });
+    await l.target.monitor();
+    const bias = p.points[0]!.module!.bias;
+    // add() is straight-line code: every instruction runs once; the printf it calls runs at full speed.
+    const dis = run('objdump', ['-d', '--no-show-raw-insn', `--disassemble=add`, probed]);
+    const listed = [...dis.matchAll(/^\s+([0-9a-f]+):\s/gm)].map((m) => BigInt(`0x${m[1]}`));
+    t.true(listed.length > 5);
+    t.deepEqual(pcs.map((a) => a - bias), listed);
+    t.regex(l.output(), /add\(0, 0\) = 0/);
+  } finally {
+    await l.target.close();
+  }
+});
+
+systemTest(test, 'a probe on an inlined function sits on every inlined copy, where gdb puts its breakpoints', [{ command: 'gdb', package: 'gdb' }], async (t) => {
+  const inlined = probeFixture('inlined', ['-O2']);
+  const gdb = run('gdb', ['-batch', '-nx', '-ex', 'break square', '-ex', 'info breakpoints', inlined]);
+  const gdbAddrs = [...gdb.matchAll(/^\d+\.\d+\s+y\s+(0x[0-9a-f]+)/gm)].map((m) => BigInt(m[1]!)).sort((a, b) => (a < b ? -1 : 1));
+  t.is(gdbAddrs.length, 3);
+  const l = await launch([inlined, '5']);
+  try {
+    let hits = 0;
+    const statuses: string[] = [];
+    const p = await l.probes.probe('square', {
+      pre: async (hit) => {
+        hits++;
+        const [x] = await hit.values!.args();
+        statuses.push(x!.value.status);
+      },
+    });
+    t.is(p.points[0]!.kind, 'inlined');
+    const bias = p.points[0]!.module!.bias;
+    t.deepEqual(p.points[0]!.addresses.map((a) => a - bias).sort((a, b) => (a < b ? -1 : 1)), gdbAddrs);
+    await l.target.monitor();
+    t.is(hits, 3);
+    // gdb says x=<optimized out> at these entries too.
+    t.deepEqual(statuses, ['optimized-out', 'optimized-out', 'optimized-out']);
+    t.is(l.output(), '26 38 48\n');
+  } finally {
+    await l.target.close();
+  }
+});
+
+test('hardware breakpoints work until the debug slots run out, with a clear error', async (t) => {
+  const l = await launch([probed, 'calls', '2']);
+  try {
+    let hits = 0;
+    await l.probes.probe('add', { pre: () => void hits++ }, { kind: 'hardware' });
+    for (const name of ['describe', 'scale', 'make_point']) await l.probes.probe(name, { pre: () => undefined }, { kind: 'hardware' });
+    const err = await t.throwsAsync(l.probes.probe('check_password', { pre: () => undefined }, { kind: 'hardware' }));
+    t.is((err as { code?: string }).code, 'ERR_NO_HW_SLOTS');
+    t.regex(err!.message, /all 4 hardware debug slots .* are in use/);
+    await l.target.monitor();
+    t.is(hits, 2);
+  } finally {
+    await l.target.close();
+  }
+});
+
+test('probes on probes filter by value and by thread; thread filters restrict a probe', async (t) => {
+  const threads8 = probeFixture('threads8');
+  const l = await launch([threads8, '50']);
+  try {
+    const base = await l.probes.probe('hit', { pre: () => undefined });
+    const manager = ProbeManager.for(l.target);
+    let third = 0;
+    // Only hits whose `thread` argument is 3.
+    manager.onProbes(base.probes, { pre: () => void third++ }, {
+      filter: async (hit) => valueOf((await hit.source!.values!.args())[0]!.value.bytes) === 3n,
+    });
+    // Only the thread that hit first.
+    let firstTid: number | undefined;
+    let sameThread = 0;
+    manager.onProbes(base.probes, {
+      pre: (hit) => {
+        if (firstTid !== undefined) return;
+        firstTid = hit.thread.tid;
+        manager.onProbes(base.probes, { pre: () => void sameThread++ }, { threads: { tids: [hit.thread.tid] } });
+      },
+    });
+    await l.target.monitor();
+    t.is(base.hits, 400);
+    t.is(third, 50);
+    t.is(sameThread, 50, 'the filtered probe saw every hit of its thread, from the one that created it');
+    t.regex(l.output(), /^calls 400$/m);
+  } finally {
+    await l.target.close();
+  }
+});
+
+test('a handler that throws ends the monitor with its error and leaves no trap behind', async (t) => {
+  const l = await launch([probed, 'calls', '3']);
+  try {
+    let n = 0;
+    await l.probes.probe('add', {
+      pre: () => {
+        if (++n === 2) throw new Error('handler failure');
+      },
+    });
+    await t.throwsAsync(l.target.monitor(), { message: 'handler failure' });
+    t.true(l.target.swBreakpoints.addresses().length > 0);
+  } finally {
+    await l.target.close();
+  }
+  // Detached with its traps removed, the program finished on its own.
+  for (let i = 0; i < 100 && !/point 7 -9/.test(l.output()); i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(l.output(), plainOutput([probed, 'calls', '3']).replace(/0x[0-9a-f]+/g, ''));
+});
+
+test('probes by name resolve OBJECT:NAME and FILE.c:NAME, and say clearly what is missing', async (t) => {
+  const l = await launch([probed, 'calls', '1']);
+  try {
+    await l.probes.probe('main', { pre: () => 'stop' });
+    await l.target.monitor();
+    const libc = await l.probes.resolve('libc.so.6:puts');
+    t.is(libc[0]!.module!.name, 'libc.so.6');
+    t.is(libc[0]!.kind, 'function');
+    const inFile = await l.probes.resolve('probed.c:add');
+    t.is(inFile[0]!.function!.name, 'add');
+    await t.throwsAsync(l.probes.resolve('no_such_function'), { code: 'ERR_LOOKUP', message: 'no function or variable named no_such_function' });
+    await t.throwsAsync(l.probes.resolve('nowhere.so:add'), { code: 'ERR_LOOKUP', message: /no loaded object or source file named nowhere.so/ });
+    await t.throwsAsync(l.probes.resolve('other.c:add'), { code: 'ERR_LOOKUP', message: 'no function or variable named add in other.c' });
+  } finally {
+    await l.target.kill();
+    await l.target.close();
+  }
+});
+
