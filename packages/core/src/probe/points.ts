@@ -89,8 +89,22 @@ export interface ResolveOptions {
 
 const SOURCE_FILE = /(\.(c|h|cc|cpp|cxx|hpp|hh|s|S|C|m|mm|go|rs|f90|adb|ads)$|\/)/;
 
-/** Resolves a probe point spec (see the comment above); throws LookupError when nothing matches. */
+/**
+ * Resolves a probe point spec (see the comment above); throws LookupError when
+ * nothing matches, after reading the module list again (a library may have
+ * been loaded since it was read).
+ */
 export async function resolveProbePoints(program: ProgramSymbols, spec: string, opts: ResolveOptions = {}): Promise<ProbePoint[]> {
+  try {
+    return await resolveOnce(program, spec, opts);
+  } catch (err) {
+    if (!(err instanceof LookupError)) throw err;
+    program.invalidate();
+    return resolveOnce(program, spec, opts);
+  }
+}
+
+async function resolveOnce(program: ProgramSymbols, spec: string, opts: ResolveOptions): Promise<ProbePoint[]> {
   const s = spec.trim();
   if (/^0x[0-9a-f]+$/i.test(s)) return [await addressPoint(program, s, BigInt(s))];
   const fileLine = /^(.+):(\d+)$/.exec(s);
