@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ProgramSymbols, Registry, openTargets, parseCommandLine, standardWalker, type Target, type Thread } from '@stackdb/core';
+import { ProgramSymbols, Registry, formatValue, loadMemoryValue, openTargets, parseCommandLine, resolveProbePoints, standardWalker, type Target, type Thread } from '@stackdb/core';
 import { repoRoot, systemTest } from '@stackdb/test-support';
+import { ourBacktrace } from './test-support/gdb-backtrace.js';
 import { GDBSERVER_NEEDS, VGDB_NEEDS, fixture, startGdbserver, startVgdb, symbols, type RunningStub } from './test-support/stubs.js';
 
 /*
@@ -10,9 +11,10 @@ import { GDBSERVER_NEEDS, VGDB_NEEDS, fixture, startGdbserver, startVgdb, symbol
  * through the registry, as a tool would; no package imports another driver):
  * stopped at the first call of checkpoint(), the pc, the argument, the return
  * address into main, globals, the thread count and core's backtrace (module,
- * function and offset of every frame, through libc to _start) must agree.
- * Typed variable values are to be compared the same way once the value layer
- * exists.
+ * function and offset of every frame, through libc to _start) must agree, and
+ * so must the backtrace as a user reads it: every frame's function, file:line
+ * and argument values, and the fixture's globals as typed values (addresses
+ * are masked: Valgrind places stacks and libraries elsewhere).
  */
 
 const registry = Registry.discover([path.join(repoRoot, 'node_modules')]);
@@ -31,6 +33,34 @@ interface Snapshot {
   readonly threads: number;
   /** `module:function+offset` of every frame, innermost first. */
   readonly backtrace: readonly string[];
+  /** `function (args) at file:line` of every frame, addresses masked. */
+  readonly frames: readonly string[];
+  /** The fixture's globals, formatted as gdb prints them. */
+  readonly globals: Readonly<Record<string, string>>;
+}
+
+const mask = (text: string) => text.replace(/0x[0-9a-f]+/g, '0x…');
+
+/** Frames as a user reads them: function, arguments, file:line (the file's base name). */
+async function frames(target: Target, thread: Thread): Promise<string[]> {
+  const program = new ProgramSymbols(target);
+  const bt = await ourBacktrace(standardWalker(target, program), program, thread);
+  // At a function's first instruction an -O0 build has not stored its arguments in their stack slots yet.
+  return bt.map((f, i) => `${f.name} (${i === 0 ? '…' : mask(f.args.join(', '))})${f.file !== undefined ? ` at ${path.basename(f.file)}:${f.line}` : ''}`);
+}
+
+/** Globals by name through core's symbols and values. */
+async function globals(target: Target, thread: Thread): Promise<Record<string, string>> {
+  const program = new ProgramSymbols(target);
+  const regs = await thread.registers();
+  const out: Record<string, string> = {};
+  // (Not `counter`: the workers keep adding to it.)
+  for (const name of ['known_bytes', 'watched', 'exit_code']) {
+    const [point] = await resolveProbePoints(program, name);
+    if (!point?.watch?.type) throw new Error(`${name} is not a typed variable`);
+    out[name] = await formatValue(await loadMemoryValue(target, point.watch.type, point.watch.address, regs), { target, program });
+  }
+  return out;
 }
 
 /** Core's stack walk of a thread, as module-relative names (ASLR and Valgrind move libraries). */
@@ -62,6 +92,8 @@ async function snapshot(target: Target, syms: Map<string, bigint>): Promise<Snap
     known: await target.readString(syms.get('known_bytes')!),
     threads: (await target.threads()).length,
     backtrace: await backtrace(target, th),
+    frames: await frames(target, th),
+    globals: await globals(target, th),
   };
 }
 
@@ -105,5 +137,8 @@ for (const [name, needs, start] of [['gdbserver', GDBSERVER_NEEDS, startGdbserve
     t.is(a.threads, 3);
     t.deepEqual(a.backtrace.map((f) => f.replace(/\+0x[0-9a-f]+$/, '')).slice(0, 2), ['gdb-fixture:checkpoint', 'gdb-fixture:main']);
     t.regex(a.backtrace.at(-1)!, /^gdb-fixture:_start\+/);
+    t.regex(a.frames[0]!, /^checkpoint \(…\) at fixture\.c:\d+$/);
+    t.regex(a.frames[1]!, /^main \(argc=2, argv=0x…\) at fixture\.c:\d+$/);
+    t.deepEqual(a.globals, { known_bytes: '"stackdb-gdb-known-bytes-0123456"', watched: '0', exit_code: '-1' });
   });
 }
