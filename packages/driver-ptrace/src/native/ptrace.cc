@@ -103,6 +103,22 @@ bool TracedBy(pid_t pid, pid_t tracer) {
   return atoi(p + 11) == tracer;
 }
 
+/**
+ * Calls the waiter's JavaScript callback with a pid. The status of the call is
+ * ignored on purpose: while Node tears its environment down a pending notice
+ * may still be delivered, JavaScript can no longer run, and throwing about it
+ * (as Napi::Function::Call does without C++ exceptions) would abort the process.
+ */
+void Notify(Napi::Env env, Napi::Function cb, int* p) {
+  int v = *p;
+  delete p;
+  if (env == nullptr || cb.IsEmpty()) return;
+  napi_value arg;
+  napi_value recv;
+  if (napi_create_int32(env, v, &arg) != napi_ok || napi_get_undefined(env, &recv) != napi_ok) return;
+  napi_call_function(env, recv, cb, 1, &arg, nullptr);
+}
+
 void WaiterLoop(std::shared_ptr<WaiterState> st) {
   unsigned backoffMs = 0;
   for (;;) {
@@ -122,11 +138,7 @@ void WaiterLoop(std::shared_ptr<WaiterState> st) {
         st->armed = false;
         if (st->quit) break;
       }
-      st->tsfn.NonBlockingCall(new int(0), [](Napi::Env env, Napi::Function cb, int* pid) {
-        int p = *pid;
-        delete pid;
-        cb.Call({Napi::Number::New(env, p)});
-      });
+      st->tsfn.NonBlockingCall(new int(0), Notify);
       continue;
     }
     pid_t pid = si.si_pid;
@@ -147,11 +159,7 @@ void WaiterLoop(std::shared_ptr<WaiterState> st) {
       std::lock_guard<std::mutex> lk(st->mu);
       st->armed = false;
     }
-    st->tsfn.NonBlockingCall(new int(pid), [](Napi::Env env, Napi::Function cb, int* p) {
-      int v = *p;
-      delete p;
-      cb.Call({Napi::Number::New(env, v)});
-    });
+    st->tsfn.NonBlockingCall(new int(pid), Notify);
   }
 }
 
