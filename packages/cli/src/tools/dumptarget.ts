@@ -169,11 +169,13 @@ export async function runProbes(ctx: ToolContext, session: readonly SessionTarge
   const limit = typeof tool.count === 'number' ? tool.count : undefined;
   const multi = session.length > 1;
   let hits = 0;
+  const perTarget = new Map<Target, number>();
   const onHit = async (s: SessionTarget, hit: ProbeHit): Promise<'stop' | undefined> => {
     // A fork child's hits are described with its own target's symbols.
     const owner = hit.target === s.target ? s : { ...s, target: hit.target, program: SymbolProbes.for(hit.target).program };
     ctx.stdout.write((await describeHit(owner, hit, multi || hit.target !== s.target, json)) + '\n');
     hits++;
+    perTarget.set(hit.target, (perTarget.get(hit.target) ?? 0) + 1);
     return limit !== undefined && hits >= limit ? 'stop' : undefined;
   };
   if (tool.followForks) for (const s of session) await s.target.followForks({ inheritProbes: true });
@@ -185,7 +187,8 @@ export async function runProbes(ctx: ToolContext, session: readonly SessionTarge
   if (!json) {
     for (const [t, res] of r.results) {
       const how = res.reason === 'exited' ? `exited${res.status?.code !== undefined ? ` with status ${res.status.code}` : res.status?.signal !== undefined ? ` by signal ${res.status.signal}` : ''}` : res.reason === 'aborted' ? 'interrupted' : res.reason;
-      ctx.stderr.write(`${t.name} ${how} (${hits} hits).\n`);
+      const n = perTarget.get(t) ?? 0;
+      ctx.stderr.write(`${t.name} ${how} (${n} hit${n === 1 ? '' : 's'}).\n`);
     }
   }
   return 0;
