@@ -236,6 +236,7 @@ function specialText(call: string, a: SyscallArg, r: bigint): string | undefined
       if (a.name === 'prot') return formatFlags(r, PROT_FLAGS, 'PROT_NONE');
       if (call === 'mmap' && a.name === 'flags') return mmapFlags(r);
       if (call === 'mmap' && a.name === 'fd') return BigInt.asIntN(32, r).toString();
+      if (call === 'mmap' && a.name === 'off') return r === 0n ? '0' : `0x${r.toString(16)}`;
       if (a.name === 'addr' || a.name === 'start') return r === 0n ? 'NULL' : `0x${r.toString(16)}`;
       break;
     case 'munmap': case 'brk': case 'mremap': case 'madvise':
