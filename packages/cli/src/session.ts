@@ -4,6 +4,8 @@ import {
   UsageError,
   openTargets,
   standardWalker,
+  type ExitStatus,
+  type MonitorResult,
   type Target,
   type TargetSpec,
   type Walker,
@@ -70,13 +72,25 @@ export async function runLaunched(session: readonly SessionTarget[], tool: ToolC
       for (const p of ps) await p.remove();
       if (r.reason === 'exited') throw new UsageError(`the program exited before reaching ${tool.at}`);
     } else {
-      await s.target.resume();
-      await new Promise((r) => setTimeout(r, typeof tool.delay === 'number' ? tool.delay : 500));
-      await s.target.pause();
-      // Stops that happened meanwhile (thread events, signals) are handled before looking.
-      if (s.target.status === 'paused') await s.target.poll();
+      const delay = typeof tool.delay === 'number' ? tool.delay : 500;
+      const r = await runFor(s.target, delay);
+      if (r.reason === 'exited') throw new UsageError(`the program exited${exitText(r.status)} during the ${delay} ms --delay`);
     }
   }
+}
+
+/**
+ * Lets a target run for `ms` milliseconds, handling its stops meanwhile
+ * (thread events, signals for the program), and pauses it again.
+ */
+export function runFor(target: Target, ms: number): Promise<MonitorResult> {
+  return target.monitor({ signal: AbortSignal.timeout(ms) });
+}
+
+function exitText(status: ExitStatus | undefined): string {
+  if (status?.code !== undefined) return ` with status ${status.code}`;
+  if (status?.signal !== undefined) return ` on signal ${status.signal}`;
+  return '';
 }
 
 /** Runtime addresses of a code location: `SYMBOL`, `OBJECT:SYMBOL`, `FILE:LINE`, or a hex address. */

@@ -110,7 +110,7 @@ function compareFrame(thread: string, g: GdbFrame, o: OurFrame, withLocals: bool
 
 /** Compares every thread; the -O2 recursion may legitimately have values gdb lacks (see above). */
 function compareStacks(t: ExecutionContext, gdb: readonly GdbThread[], ours: readonly OurThread[], withLocals: boolean): void {
-  t.deepEqual(ours.map((th) => th.tid), gdb.map((th) => th.tid), 'the same threads');
+  t.deepEqual(ours.map((th) => th.tid).sort((a, b) => a - b), gdb.map((th) => th.tid), 'the same threads');
   const diffs: string[] = [];
   for (const g of gdb) {
     const o = ours.find((x) => x.tid === g.tid)!;
@@ -182,7 +182,13 @@ systemTest(test, 'the text form matches its golden file (the seed\'s shape: #N 0
   await withScenes('-O0', async (p) => {
     const r = await stackdb('backtrace', '-p', String(p.pid), '--depth', '8');
     t.is(r.code, 0, r.stderr);
-    const { ok, expected } = matchGolden(path.join(golden, 'backtrace-scenes-O0.txt'), sanitize(r.stdout, p.pid, scenesProgram('-O0')));
+    // Thread blocks in creation order (ids may wrap around pid_max).
+    const order = ['bt-scenes-O0', 'recurse', 'qsort', 'signal', 'plugin', 'inline', 'values'];
+    const rank = (b: string) => order.indexOf(/^thread \d+ \((.*)\):/.exec(b)?.[1] ?? '');
+    const blocks = r.stdout.trimEnd().split('\n\n').sort((a, b) => rank(a) - rank(b));
+    const text = blocks.join('\n\n') + '\n';
+    t.is(text.length, r.stdout.length);
+    const { ok, expected } = matchGolden(path.join(golden, 'backtrace-scenes-O0.txt'), sanitize(text, p.pid, scenesProgram('-O0')));
     t.true(ok, `differs from the golden file (see the .actual file next to it):\n${expected}`);
   });
 }, { serial: true });
@@ -246,4 +252,28 @@ systemTest(test, 'library tracking: the loader\'s list is followed while the pro
     if (target.status !== 'exited') await target.kill();
     await target.close();
   }
+}, { serial: true });
+
+systemTest(test, 'a launched program is shown after --delay, or where a probe stopped it with --at, and left running', NEEDS, async (t) => {
+  const prog = scenesProgram('-O0');
+  const launch = async (...opts: string[]) => {
+    const r = await stackdb('backtrace', '--json', ...opts, '-O', '/dev/null', '--', prog, scenesPlugin());
+    t.is(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { name: string; threads: OurThread[] };
+    return { pid: Number(/\((\d+)\)/.exec(out.name)![1]), threads: out.threads };
+  };
+  const check = (pid: number) => {
+    t.is(tracerOf(pid), 0);
+    t.not(procState(pid), 't');
+    process.kill(pid, 'SIGKILL');
+  };
+  // The first park() is the recursion scene's, 1,000 frames down.
+  const at = await launch('--at', 'park');
+  const hit = at.threads.find((th) => th.frames[0]?.function === 'park');
+  t.is(hit?.name, 'recurse');
+  t.is(hit?.frames.filter((f) => f.function === 'recurse').length, 1000);
+  check(at.pid);
+  const delayed = await launch('--delay', '600');
+  t.deepEqual(delayed.threads.map((th) => th.name).sort(), [path.basename(prog), 'recurse', 'qsort', 'signal', 'plugin', 'inline', 'values'].sort());
+  check(delayed.pid);
 }, { serial: true });

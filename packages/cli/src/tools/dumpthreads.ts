@@ -1,5 +1,5 @@
 import type { Thread } from '@stackdb/core';
-import { closeSession, openSession, runLaunched } from '../session.js';
+import { closeSession, openSession, runFor, runLaunched } from '../session.js';
 import type { ToolContext } from '../tool.js';
 
 const GROUPS_TEXT = new Set(['general', 'segment', 'control', 'debug']);
@@ -34,9 +34,9 @@ export async function run(ctx: ToolContext): Promise<number> {
     const count = typeof opts.count === 'number' ? opts.count : interval === undefined ? 1 : Infinity;
     for (let round = 0; round < count; round++) {
       if (round > 0) {
-        for (const s of session) if (s.target.capabilities.execution && s.target.status === 'paused') await s.target.resume();
-        await new Promise((r) => setTimeout(r, interval));
-        for (const s of session) if (s.target.status === 'running') await s.target.pause();
+        const live = session.filter((s) => s.target.capabilities.execution && s.target.status === 'paused');
+        if (!live.length) await new Promise((r) => setTimeout(r, interval));
+        await Promise.all(live.map((s) => runFor(s.target, interval!)));
       }
       for (const s of session) {
         if (s.target.status === 'exited') continue;
