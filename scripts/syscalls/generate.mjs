@@ -11,12 +11,14 @@
  *   an abstract inline DIE, which is why gdb's `info functions` misses them),
  *   else `__se_sys_NAME` (every argument a `long`); SYSCALL_DEFINE0 entry points
  *   take nothing (their only parameter is the unused `struct pt_regs *`).
- * - errno names and messages: asm-generic/errno-base.h and errno.h, plus the
- *   kernel-internal restart codes a tracer sees at syscall exit.
+ * - errno names: asm-generic/errno-base.h and errno.h, plus the kernel-internal
+ *   restart codes a tracer sees at syscall exit; messages as the C library's
+ *   strerror() words them (as strace prints them), else the header's comment.
  *
  * Usage: node scripts/syscalls/generate.mjs [VMLINUX] (default: the installed
  * linux-image-amd64-dbg vmlinux). Needs packages/dwdebug built.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,9 +56,24 @@ function errnos() {
       list.push([nr, m[1], m[3] ?? m[1]]);
     }
   }
+  // Messages as the C library words them (strace prints those), where it knows the value.
+  const glibc = strerrors(list.map((e) => e[0]));
+  for (const e of list) if (glibc.has(e[0])) e[2] = glibc.get(e[0]);
   // Kernel-internal codes (include/linux/errno.h) that a tracer sees at a syscall's exit.
   list.push([512, 'ERESTARTSYS', 'To be restarted if SA_RESTART is set'], [513, 'ERESTARTNOINTR', 'To be restarted'], [514, 'ERESTARTNOHAND', 'To be restarted if no handler'], [515, 'ENOIOCTLCMD', 'No ioctl command'], [516, 'ERESTART_RESTARTBLOCK', 'Interrupted by signal']);
   return list.sort((a, b) => a[0] - b[0]);
+}
+
+/** strerror() of each errno value, from the C library (through Python's os.strerror). */
+function strerrors(values) {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import os,sys\nfor a in sys.argv[1:]: print(a, os.strerror(int(a)))', ...values.map(String)], { encoding: 'utf8' });
+  const out = new Map();
+  if (r.status !== 0) return out;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\d+) (.*)$/.exec(line);
+    if (m && !m[2].startsWith('Unknown error')) out.set(Number(m[1]), m[2]);
+  }
+  return out;
 }
 
 /** How a tracer shows an argument of this type, from the type itself. */
