@@ -20,6 +20,9 @@ import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
  *   QEMU's paging dump of the same frozen state;
  * - a parked multi-threaded program (test/machine/parked.c) behind gdbserver
  *   and behind Valgrind's vgdb, and its cores made by gcore and by the kernel.
+ * dumptarget prints the file names `cat` opens in the guest (a probe on
+ * do_sys_openat2 through the stub's Z0 or Z1), and each call of a user
+ * function through gdbserver and vgdb (test/machine/ticker.c).
  * Compared: threads, every frame's function, pc, file:line (basenames: gdb and
  * we spell directories differently) and each argument gdb prints a value for.
  * Frames of functions that left by a tail call, which gdb shows only when it
@@ -42,8 +45,8 @@ interface Ran {
   readonly stderr: string;
 }
 
-/** Runs `stackdb ARGS` through its bin script; `onStdout` sees the output as it comes. */
-function stackdb(args: readonly string[], opts: { onStdout?: (all: string, child: ChildProcess) => void; timeoutMs?: number } = {}): Promise<Ran> {
+/** Runs `stackdb ARGS` through its bin script; `onStdout`/`onStderr` see the output as it comes. */
+function stackdb(args: readonly string[], opts: { onStdout?: (all: string, child: ChildProcess) => void; onStderr?: (all: string) => void; timeoutMs?: number } = {}): Promise<Ran> {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -51,7 +54,10 @@ function stackdb(args: readonly string[], opts: { onStdout?: (all: string, child
     stdout += d.toString();
     opts.onStdout?.(stdout, child);
   });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    opts.onStderr?.(stderr);
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   return new Promise((resolve) => child.once('exit', (code) => {
     clearTimeout(timer);
@@ -330,6 +336,73 @@ systemTest(test, "backtrace through Valgrind's vgdb: every thread agrees with gd
   }
 });
 
+// ------------------------------------------------------- probes through the stubs
+
+function tickerProgram(): string {
+  return buildFixture({ name: 'cli-ticker', sources: ['packages/cli/test/machine/ticker.c'], flags: ['-g', '-O0'] });
+}
+
+/** `tick (0xADDR) (thread T) n = N, label = "L"`: the n of each line, after checking the rest. */
+function tickHits(t: ExecutionContext, stdout: string, label: string): number[] {
+  const lines = stdout.trim().split('\n');
+  const ns: number[] = [];
+  for (const l of lines) {
+    const m = /^tick \(0x[0-9a-f]+\) \(thread (\d+)\) n = (\d+), label = "(.*)"$/.exec(l);
+    t.truthy(m, l);
+    if (!m) continue;
+    t.is(m[3], label);
+    ns.push(Number(m[2]));
+  }
+  return ns;
+}
+
+systemTest(test, 'dumptarget through gdbserver prints each call of a user function with its arguments; the program runs on', STUB_NEEDS, async (t) => {
+  const port = await freePort();
+  const server = start('gdbserver', ['--once', `127.0.0.1:${port}`, tickerProgram(), 'through-gdbserver']);
+  let pid: number | undefined;
+  try {
+    pid = Number((await server.waitFor(/created; pid = (\d+)/))[1]);
+    await server.waitFor(/Listening on port/);
+    const r = await stackdb(['dumptarget', '--gdb-host', '127.0.0.1', '--gdb-port', String(port), '--count', '3', 'tick']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /^Registered probe tick at 0x[0-9a-f]+ on gdb\(/m);
+    const ns = tickHits(t, r.stdout, 'through-gdbserver');
+    t.deepEqual(ns, [ns[0]!, ns[0]! + 1, ns[0]! + 2], 'three calls in a row');
+    // Detached after the third hit: the program goes on with the next calls.
+    await server.waitFor(new RegExp(`^tick ${ns[0]! + 4}$`, 'm'));
+  } finally {
+    // The program outlives a detached gdbserver: end it too.
+    try {
+      if (pid) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    await server.stop();
+  }
+});
+
+systemTest(test, "dumptarget through Valgrind's vgdb prints each call of a user function with its arguments; the program runs on", VGDB_NEEDS, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stackdb-vgdb-'));
+  // --vgdb-error=0: the program waits for a debugger before its first instruction.
+  const valgrind = start('valgrind', ['--vgdb=yes', '--vgdb-error=0', `--vgdb-prefix=${dir}/vgdb`, '-q', tickerProgram(), 'through-vgdb']);
+  const port = await freePort();
+  let vgdb: Started | undefined;
+  try {
+    await valgrind.waitFor(/TO DEBUG THIS PROCESS USING GDB/, 60_000);
+    vgdb = start('vgdb', [`--vgdb-prefix=${dir}/vgdb`, `--pid=${valgrind.child.pid}`, `--port=${port}`]);
+    await vgdb.waitFor(/listening on port/i);
+    const r = await stackdb(['dumptarget', '--gdb-host', '127.0.0.1', '--gdb-port', String(port), '--count', '3', 'tick'], { timeoutMs: 120_000 });
+    t.is(r.code, 0, r.stderr);
+    const ns = tickHits(t, r.stdout, 'through-vgdb');
+    t.deepEqual(ns, [1, 2, 3], 'from the first call on');
+    await valgrind.waitFor(/^tick 5$/m, 60_000);
+  } finally {
+    await vgdb?.stop(5000);
+    await valgrind.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ------------------------------------------------------------------ process cores
 
 interface Core {
@@ -517,3 +590,30 @@ systemTest(test, 'backtrace and dumpthreads -t gdb --qemu on the idle VM: the te
   t.true(theirs.length > 0);
   t.true(await vmRuns(vm));
 }, serial);
+
+for (const [label, extra] of [['Z0', []], ['--hardware (Z1)', ['--hardware']]] as const) {
+  systemTest(test, `dumptarget -t gdb --qemu --kvm … -M VMLINUX do_sys_openat2 (${label}) prints the file names a guest command opens; the VM runs on after SIGINT`, vmNeeds, async (t) => {
+    const vm = await getVm();
+    let command: Promise<string> | undefined;
+    let interrupted = false;
+    const r = await stackdb(['dumptarget', ...vmArgs(vm), ...extra, 'do_sys_openat2'], {
+      onStdout: (out, child) => {
+        if (!interrupted && /"\/proc\/version"/.test(out)) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      },
+      onStderr: (err) => {
+        if (!command && err.includes('Starting main debugging loop!')) command = vm.console.run('cat /etc/hostname /proc/version', { timeoutMs: 120_000 });
+      },
+    });
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /^Registered probe do_sys_openat2 at 0xffffffff[0-9a-f]+ on gdb\(tcp localhost:\d+\)\.$/m);
+    t.regex(r.stderr, /interrupted \(\d+ hits?\)\.$/m);
+    const opened = [...r.stdout.matchAll(/^do_sys_openat2 \(0x[0-9a-f]+\) \(thread 1\) dfd = -?\d+, filename = "([^"]*)", how = 0x[0-9a-f]+$/gm)].map((m) => m[1]);
+    t.is(opened.length, r.stdout.trim().split('\n').length, r.stdout);
+    t.deepEqual(opened.filter((f) => f === '/etc/hostname' || f === '/proc/version'), ['/etc/hostname', '/proc/version']);
+    t.true(await vmRuns(vm), 'detached: the VM runs on');
+    t.regex((await command)!, /^stackdb-vm\nLinux version /);
+  }, serial);
+}
