@@ -277,3 +277,27 @@ test('probes by name resolve OBJECT:NAME and FILE.c:NAME, and say clearly what i
   }
 });
 
+
+systemTest(test, 'functions are probed where gdb puts `break FUNC`: after the prologue at -O0, at the entry of optimized code', [{ command: 'gdb', package: 'gdb' }], async (t) => {
+  const cases: [string, string[]][] = [
+    [probed, ['add', 'scale', 'describe', 'make_point', 'check_password', 'side_effect', 'writer', 'main']],
+    [probeFixture('inlined', ['-O2']), ['one', 'two', 'three', 'main']],
+  ];
+  for (const [file, names] of cases) {
+    const gdb = run('gdb', ['-batch', '-nx', ...names.flatMap((n) => ['-ex', `break ${n}`]), file]);
+    const gdbAt = [...gdb.matchAll(/^Breakpoint \d+ at (0x[0-9a-f]+)/gm)].map((m) => BigInt(m[1]!));
+    t.is(gdbAt.length, names.length);
+    const l = await launch([file]);
+    try {
+      const ours: bigint[] = [];
+      for (const n of names) {
+        const [p] = await l.probes.resolve(n);
+        ours.push(p!.addresses[0]! - p!.module!.bias);
+      }
+      t.deepEqual(ours, gdbAt, file);
+    } finally {
+      await l.target.kill();
+      await l.target.close();
+    }
+  }
+});

@@ -10,11 +10,13 @@ import {
   type DwarfType,
   type FunctionSymbol,
   type InlinedInstance,
+  type LineTable,
   type Scope,
   type VariableSymbol,
 } from '@stackdb/dwdebug';
 import { LookupError } from '../errors.js';
 import type { ModuleSymbol, ProgramSymbols } from '../symbols/program.js';
+import type { Target } from '../target/target.js';
 import type { Addr, LoadedModule } from '../target/types.js';
 
 /*
@@ -158,10 +160,11 @@ async function linePoints(program: ProgramSymbols, spec: string, file: string, l
     const hits = df?.addressesOf(file, line) ?? [];
     if (!hits.length || !df) continue;
     // A function's opening line is probed after its prologue, as a debugger does.
-    const addresses = hits.map((h) => {
+    const linkAddresses = await Promise.all(hits.map((h) => {
       const fn = df.functionAt(h.address)?.function;
-      return (fn && fn.entryPc === h.address ? afterPrologue(df, fn, h.address) : h.address) + m.bias;
-    });
+      return fn && fn.entryPc === h.address ? afterPrologue(program.target, df, fn, h.address, m.bias) : Promise.resolve(h.address);
+    }));
+    const addresses = linkAddresses.map((a) => a + m.bias);
     const fn = df.functionAt(hits[0]!.address)?.function;
     const moved = addresses[0]! - m.bias !== hits[0]!.address ? df.lineAt(addresses[0]! - m.bias) : undefined;
     const ln = moved?.line ?? hits[0]!.line;
@@ -201,7 +204,7 @@ async function pointsInModule(program: ProgramSymbols, spec: string, name: strin
   const fns = dwarf.filter((s): s is FunctionSymbol => s.kind === 'function' && (!file || declaredIn(s, file)));
   const out: ProbePoint[] = [];
   const withCode = fns.filter((f) => f.ranges.length > 0 && !f.declaration);
-  for (const fn of withCode) out.push(functionPoint(spec, m, df!, fn, syms, opts));
+  for (const fn of withCode) out.push(await functionPoint(program, spec, m, df!, fn, syms, opts));
   if (df && (opts.inlined || !withCode.length)) {
     const abstract = fns.find((f) => f.ranges.length === 0) ?? withCode[0];
     if (abstract) {
@@ -234,9 +237,9 @@ async function pointsInModule(program: ProgramSymbols, spec: string, name: strin
   return [];
 }
 
-function functionPoint(spec: string, m: LoadedModule, df: DebugFile, fn: FunctionSymbol, syms: readonly ModuleSymbol[], opts: ResolveOptions): ProbePoint {
+async function functionPoint(program: ProgramSymbols, spec: string, m: LoadedModule, df: DebugFile, fn: FunctionSymbol, syms: readonly ModuleSymbol[], opts: ResolveOptions): Promise<ProbePoint> {
   const entryLink = fn.entryPc!;
-  const at = opts.afterPrologue === false ? entryLink : afterPrologue(df, fn, entryLink);
+  const at = opts.afterPrologue === false ? entryLink : await afterPrologue(program.target, df, fn, entryLink, m.bias);
   const entry = entryLink + m.bias;
   const sym = syms.find((x) => x.start === entry);
   return {
@@ -247,36 +250,58 @@ function functionPoint(spec: string, m: LoadedModule, df: DebugFile, fn: Functio
 }
 
 /**
- * The address after a function's prologue, from its line table (what gdb's
- * `break FUNC` uses): a row flagged prologue_end (clang), else the first
- * statement row after the entry's; the entry itself when several lines start
- * there (optimized code, whose prologue is empty) or no row follows inside
- * the function.
+ * Where a debugger's `break FUNC` goes (gdb's amd64 rules): for clang code,
+ * the line table's prologue_end row (or the second row); for other
+ * compilers, after a frame-pointer prologue (`[endbr64] push %rbp; mov
+ * %rsp,%rbp`), moved on to the start of the next line-table row when that
+ * lands inside a line, which at -O0 is where the arguments have been stored;
+ * code without that prologue (optimized) is probed at its entry.
  */
-export function afterPrologue(df: DebugFile, fn: FunctionSymbol, entry: Addr): Addr {
+export async function afterPrologue(target: Target, df: DebugFile, fn: FunctionSymbol, entry: Addr, bias: Addr): Promise<Addr> {
   const range = fn.ranges.find((r) => r.start <= entry && entry < r.end);
   const unit = df.functionAt(entry)?.unit;
   const t = unit?.lineTable();
   if (!range || !t || !t.length) return entry;
-  let i = rowFor(t, entry);
-  if (i < 0 || rowAddress(t, i) !== entry) return entry;
-  while (i > 0 && rowAddress(t, i - 1) === entry && !(t.flags[i - 1]! & LineFlag.endSequence)) i--;
-  const lines = new Set<number>();
-  let j = i;
-  for (; j < t.length && rowAddress(t, j) === entry; j++) {
-    if (t.flags[j]! & LineFlag.endSequence) return entry;
-    if (t.flags[j]! & LineFlag.prologueEnd) return entry;
-    if (t.flags[j]! & LineFlag.isStmt && t.line[j]) lines.add(t.line[j]!);
-  }
-  if (lines.size > 1) return entry;
-  for (; j < t.length; j++) {
-    if (t.flags[j]! & LineFlag.endSequence) break;
+  if (/clang/i.test(unit?.producer ?? '')) return prologueEndRow(t, entry, range.end) ?? entry;
+  const code = await target.read(entry + bias, 16).catch(() => undefined);
+  const pc = code ? entry + BigInt(framePointerPrologue(code)) : entry;
+  if (pc === entry) return entry;
+  // Inside a line: on to the next row (the body's first line at -O0).
+  const i = rowFor(t, pc);
+  if (i < 0 || rowAddress(t, i) === pc) return pc;
+  for (let j = i + 1; j < t.length; j++) {
     const a = rowAddress(t, j);
-    if (a >= range.end) break;
-    if (t.flags[j]! & LineFlag.prologueEnd) return a;
-    if (t.flags[j]! & LineFlag.isStmt && t.line[j]) return a;
+    if (a <= pc) continue;
+    if (t.flags[j - 1]! & LineFlag.endSequence || a >= range.end) break;
+    return a;
   }
-  return entry;
+  return pc;
+}
+
+/** Bytes of a frame-pointer prologue at the start of `code` (0 when there is none). */
+function framePointerPrologue(code: Uint8Array): number {
+  let i = 0;
+  if (code[0] === 0xf3 && code[1] === 0x0f && code[2] === 0x1e && code[3] === 0xfa) i = 4; // endbr64
+  if (code[i] !== 0x55) return 0; // push %rbp
+  i++;
+  const mov = [code[i], code[i + 1], code[i + 2]];
+  if ((mov[0] === 0x48 && mov[1] === 0x89 && mov[2] === 0xe5) || (mov[0] === 0x48 && mov[1] === 0x8b && mov[2] === 0xec)) return i + 3; // mov %rsp,%rbp
+  return 0;
+}
+
+/** The row flagged prologue_end in a function (clang), else its second statement row. */
+function prologueEndRow(t: LineTable, entry: Addr, end: Addr): Addr | undefined {
+  let i = rowFor(t, entry);
+  if (i < 0) return undefined;
+  while (i > 0 && rowAddress(t, i - 1) === entry && !(t.flags[i - 1]! & LineFlag.endSequence)) i--;
+  let second: Addr | undefined;
+  for (let j = i; j < t.length; j++) {
+    const a = rowAddress(t, j);
+    if (a >= end || t.flags[j]! & LineFlag.endSequence) break;
+    if (t.flags[j]! & LineFlag.prologueEnd) return a;
+    if (second === undefined && a > entry && t.flags[j]! & LineFlag.isStmt && t.line[j]) second = a;
+  }
+  return second;
 }
 
 /** Every inlined copy of a function in the unit that defines it (where compilers put them, LTO aside). */
