@@ -51,7 +51,7 @@ function probeOptions(tool: ToolContext['args']['tool']): SymbolProbeOptions {
 
 /** A char pointer shows as its string, as in the seed's output. */
 function compact(text: string): string {
-  const m = /^0x[0-9a-f]+ ("(?:[^"\\]|\\.)*"(?:\.\.\.)?)$/.exec(text);
+  const m = /^0x[0-9a-f]+(?: <[^>]*>)? ("(?:[^"\\]|\\.)*"(?:\.\.\.)?)$/.exec(text);
   return m ? m[1]! : text;
 }
 
