@@ -1,6 +1,7 @@
-import { DW_ATE, sizeOf, strip, type DwarfType, type FunctionSymbol } from '@stackdb/dwdebug';
+import { DW_ATE, sizeOf, strip, type CfiRow, type CfiTable, type DwarfType, type FunctionSymbol } from '@stackdb/dwdebug';
 import type { RegisterSet } from '../arch/register-set.js';
 import type { Thread } from '../target/thread.js';
+import { Frame } from '../unwind/frame.js';
 import { FrameScope, type LogicalFrame, type NamedValue } from '../values/frame-scope.js';
 import { missingValue, type Value } from '../values/value.js';
 import type { SymbolContext } from './context.js';
@@ -24,7 +25,8 @@ export function hitValues(hit: ProbeHit, point: ProbePoint | undefined, ctx: Sym
   let ret: Promise<Value | undefined> | undefined;
   const scope = (): Promise<FrameScope> => {
     frame ??= (async () => {
-      const f = await ctx.walker.getInitialFrame(hit.thread);
+      // A probe's frame is never a signal trampoline: no need for the walker's check of the code.
+      const f = new Frame(hit.thread, 0, await hit.thread.registers(), { returnAddress: { kind: 'thread' }, stepper: 'thread', exactPc: true });
       return FrameScope.create(ctx.program, f, undefined, async () => {
         if (f.cfa === undefined) {
           // Most CFI rows say "CFA = register + offset": no need for a whole unwinding step.
@@ -67,11 +69,24 @@ export function hitValues(hit: ProbeHit, point: ProbePoint | undefined, ctx: Sym
   };
 }
 
+const cfaRows = new WeakMap<CfiTable, Map<bigint, CfiRow | null>>();
+
 /** The CFA at an exact pc when its CFI row is `register + offset`, else undefined. */
 async function quickCfa(ctx: SymbolContext, regs: RegisterSet, pc: bigint): Promise<bigint | undefined> {
   const module = await ctx.program.moduleAt(pc);
   if (!module) return undefined;
-  const row = (await ctx.program.cfiTable(module))?.rowFor(pc - module.bias);
+  const table = await ctx.program.cfiTable(module);
+  if (!table) return undefined;
+  let rows = cfaRows.get(table);
+  if (!rows) cfaRows.set(table, (rows = new Map()));
+  const link = pc - module.bias;
+  let row = rows.get(link);
+  if (row === undefined) {
+    // Probes stop at the same few pcs over and over: remember their rows.
+    if (rows.size > 4096) rows.clear();
+    row = table.rowFor(link) ?? null;
+    rows.set(link, row);
+  }
   if (row?.cfa.kind !== 'reg-offset') return undefined;
   const base = regs.arch.findRegister(row.cfa.reg) ? regs.get(row.cfa.reg) : undefined;
   return base === undefined ? undefined : BigInt.asUintN(64, base + BigInt(row.cfa.offset));
