@@ -40,6 +40,7 @@ export * from './unwind/steppers/orc.js';
 export * from './values/value.js';
 export * from './values/format.js';
 export * from './values/float.js';
+export * from './values/globals.js';
 export * from './values/frame-scope.js';
 export * from './unwind/backtrace.js';
 export * from './values/json.js';

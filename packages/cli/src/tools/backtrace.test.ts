@@ -9,7 +9,7 @@ import { scenesPlugin, scenesProgram, stackdb, startDetached, procState, tracerO
 /*
  * `stackdb backtrace` against gdb on the same parked process (test/bt-scenes.c,
  * built at -O0 and -O2): every thread, every frame's function, address,
- * file:line and argument values (and at -O0 the locals) must agree.
+ * file:line, argument values and locals must agree.
  *
  * Known, explained differences, normalised below:
  * - glibc's internal aliases: gdb names some functions by their ELF alias
@@ -142,12 +142,12 @@ async function ourStacks(t: ExecutionContext, pid: number, ...extra: string[]): 
 }
 
 for (const opt of ['-O0', '-O2'] as const) {
-  systemTest(test, `every thread's frames, lines and argument values agree with gdb on the same process (${opt}: threads, signal handler, 1,000-frame recursion, qsort callback, dlopen, inlined calls)`, NEEDS, async (t) => {
+  systemTest(test, `every thread's frames, lines, argument values and locals agree with gdb on the same process (${opt}: threads, signal handler, 1,000-frame recursion, qsort callback, dlopen, inlined calls)`, NEEDS, async (t) => {
     await withScenes(opt, async (p) => {
-      const gdb = gdbStacks(p.pid, { locals: opt === '-O0' });
+      const gdb = gdbStacks(p.pid, { locals: true });
       t.is(gdb.length, 7, 'gdb sees the main thread and six scenes');
-      const ours = await ourStacks(t, p.pid, ...(opt === '-O0' ? ['--locals'] : []));
-      compareStacks(t, gdb, ours, opt === '-O0');
+      const ours = await ourStacks(t, p.pid, '--locals');
+      compareStacks(t, gdb, ours, true);
       const byName = (n: string) => ours.find((th) => th.name === n)!.frames.map((f) => f.function);
       t.is(byName('recurse').filter((f) => f === 'recurse').length, 1000);
       t.true(byName('plugin').includes('plugin_inner'), 'frames in the dlopened library resolve');

@@ -2,7 +2,7 @@ import { DW_ATE, strip, sizeOf, typeName, type DwarfType, type Member } from '@s
 import type { ProgramSymbols } from '../symbols/program.js';
 import type { Target } from '../target/target.js';
 import { formatFloatValue } from './float.js';
-import type { Value } from './value.js';
+import { anyBit, type Value } from './value.js';
 
 /** How much of a value to render. */
 export interface FormatOptions {
@@ -12,6 +12,11 @@ export interface FormatOptions {
   readonly maxElements?: number;
   /** Render structs, unions and arrays as `...` (gdb's `frame-arguments scalars`, used by backtraces). */
   readonly scalarsOnly?: boolean;
+  /**
+   * Prefix a pointer value with its type, as gdb's `print` does for the value
+   * it prints (`(int *) 0x404028 <i32>`); strings (char pointers) never are.
+   */
+  readonly pointerType?: boolean;
 }
 
 /** What rendering may consult: the target for strings behind pointers, symbols for addresses. */
@@ -47,27 +52,31 @@ const REPEAT_THRESHOLD = 10;
 
 /**
  * Characters as gdb prints a string: quoted segments, with runs of more than
- * ten equal characters as `'c' <repeats N times>`, joined by commas; `...`
- * after the last when `truncated`. An empty string is `""`.
+ * ten equal characters as `'c' <repeats N times>`, joined by commas. At most
+ * `limit` elements are shown, a run counting as ten (gdb's `print elements`);
+ * `...` follows when some were left out or the text was cut before (`truncated`).
+ * An empty string is `""`.
  */
-export function gdbString(chars: Uint8Array, truncated: boolean): string {
+export function gdbString(chars: Uint8Array, truncated: boolean, limit = 200): string {
   const parts: string[] = [];
   let seg = '';
+  let shown = 0;
   let i = 0;
-  while (i < chars.length) {
+  while (i < chars.length && shown < limit) {
     let j = i + 1;
     while (j < chars.length && chars[j] === chars[i]) j++;
     if (j - i > REPEAT_THRESHOLD) {
       if (seg) parts.push(`"${seg}"`);
       seg = '';
       parts.push(`'${escapeChar(chars[i]!, "'")}' <repeats ${j - i} times>`);
+      shown += REPEAT_THRESHOLD;
       i = j;
       continue;
     }
-    for (; i < j; i++) seg += escapeChar(chars[i]!, '"');
+    for (; i < j && shown < limit; i++, shown++) seg += escapeChar(chars[i]!, '"');
   }
   if (seg || parts.length === 0) parts.push(`"${seg}"`);
-  return parts.join(', ') + (truncated ? '...' : '');
+  return parts.join(', ') + (truncated || i < chars.length ? '...' : '');
 }
 
 /** Renders a value as gdb prints it (`42`, `0x4005d0 "text"`, `{a = 1, b = 0x0}`, `<optimized out>`). */
@@ -76,20 +85,37 @@ export async function formatValue(value: Value, ctx: FormatContext, opts: Format
     return value.status === 'optimized-out' ? '<optimized out>' : value.status === 'not-in-scope' ? '<not in scope>' : '<unavailable>';
   }
   if (value.location?.kind === 'implicit-pointer') return '<synthetic pointer>';
-  return new Renderer(ctx, opts).render(value.type, value.bytes, 0, 0);
+  const text = await new Renderer(ctx, opts, value).render(value.type, value.bytes, 0, 0);
+  const t = strip(value.type);
+  if (opts.pointerType && t.kind === 'pointer' && !isCharType(strip(t.target))) return `(${typeName(value.type)}) ${text}`;
+  return text;
 }
 
 class Renderer {
   private readonly maxString: number;
   private readonly maxElements: number;
 
-  constructor(private readonly ctx: FormatContext, private readonly opts: FormatOptions) {
+  constructor(private readonly ctx: FormatContext, private readonly opts: FormatOptions, private readonly root?: Value) {
     this.maxString = opts.maxString ?? 200;
     this.maxElements = opts.maxElements ?? 200;
   }
 
+  /** For bits of the value being formatted: `<optimized out>` or `<unavailable>` when some of them are missing. */
+  private gap(bytes: Uint8Array, bitFrom: number, bitCount: number): string | undefined {
+    const g = this.root?.gaps;
+    if (!g || bytes !== this.root?.bytes) return undefined;
+    if (anyBit(g.optimizedOut, bitFrom, bitCount)) return '<optimized out>';
+    if (anyBit(g.unavailable, bitFrom, bitCount)) return '<unavailable>';
+    return undefined;
+  }
+
   async render(type: DwarfType, bytes: Uint8Array, off: number, depth: number, bitfield?: { bitOffset: number; bitSize: number }): Promise<string> {
     const t = strip(type);
+    if (t.kind !== 'struct' && t.kind !== 'union' && t.kind !== 'class' && t.kind !== 'array') {
+      // A scalar is all there or not at all, as gdb shows it.
+      const missing = bitfield ? this.gap(bytes, off * 8 + bitfield.bitOffset, bitfield.bitSize) : this.gap(bytes, off * 8, (sizeOf(t) ?? 0) * 8);
+      if (missing) return missing;
+    }
     switch (t.kind) {
       case 'base': {
         const size = t.size ?? 0;
@@ -178,33 +204,40 @@ class Renderer {
     if (count === undefined) return '<unknown bound>';
     const elemSize = rest.reduce<number>((acc, c) => acc * Number(c ?? 0n), sizeOf(element) ?? 0);
     const n = Number(count);
-    if (rest.length === 0 && isCharType(element)) return this.charArray(bytes, off, n);
+    if (rest.length === 0 && isCharType(element)) return this.charArray(bytes, off, n, element, depth);
     const items: string[] = [];
     let i = 0;
-    while (i < n && items.length < this.maxElements) {
+    // gdb's `print elements`: each element counts one, a collapsed run ten.
+    let shown = 0;
+    while (i < n && shown < this.maxElements) {
       const text = rest.length ? await this.array(element, rest, bytes, off + i * elemSize, depth + 1) : await this.render(element, bytes, off + i * elemSize, depth + 1);
-      // Runs of 10 or more equal elements collapse, as in gdb.
+      // Runs of more than ten equal elements collapse, as in gdb.
       let j = i + 1;
       while (j < n && elemSize > 0 && bytes.subarray(off + j * elemSize, off + (j + 1) * elemSize).every((b, k) => b === bytes[off + i * elemSize + k])) j++;
       if (j - i > REPEAT_THRESHOLD) {
         items.push(`${text} <repeats ${j - i} times>`);
+        shown += REPEAT_THRESHOLD;
         i = j;
       } else {
         items.push(text);
+        shown++;
         i++;
       }
     }
-    if (i < n) items.push('...');
-    return `{${items.join(', ')}}`;
+    return `{${items.join(', ')}${i < n ? '...' : ''}}`;
   }
 
   /** A char array as gdb prints it: every element but a final NUL (`"scene\\000\\000"`), runs collapsed. */
-  private charArray(bytes: Uint8Array, off: number, n: number): string {
+  private async charArray(bytes: Uint8Array, off: number, n: number, element: DwarfType, depth: number): Promise<string> {
+    // With some characters missing, gdb shows the elements one by one.
+    if (this.gap(bytes, off * 8, n * 8)) {
+      const items: string[] = [];
+      for (let i = 0; i < n && i < this.maxElements; i++) items.push(await this.render(element, bytes, off + i, depth + 1));
+      return `{${items.join(', ')}${n > this.maxElements ? '...' : ''}}`;
+    }
     const data = bytes.subarray(off, off + n);
-    const shown = Math.min(n, this.maxString);
-    let len = shown;
-    if (shown === n && len > 0 && data[len - 1] === 0) len--;
-    return gdbString(data.subarray(0, len), shown < n);
+    const len = n > 0 && data[n - 1] === 0 ? n - 1 : n;
+    return gdbString(data.subarray(0, len), false, this.maxString);
   }
 
   private async pointer(target: DwarfType, addr: bigint): Promise<string> {
@@ -218,7 +251,9 @@ class Renderer {
       const data = buf.subarray(0, n);
       const z = data.indexOf(0);
       const end = z < 0 ? Math.min(n, this.maxString) : z;
-      return `${hex} ${gdbString(data.subarray(0, end), z < 0)}`;
+      // gdb names the object a string points into when there is one (`0x404100 <longs> "..."`).
+      const sym = await this.symbolFor(addr, false);
+      return `${hex}${sym ? ` <${sym}>` : ''} ${gdbString(data.subarray(0, end), z < 0, this.maxString)}`;
     }
     const sym = await this.symbolFor(addr, t.kind === 'function');
     return sym ? `${hex} <${sym}>` : hex;

@@ -12,6 +12,8 @@ export interface ValueJson {
   /** Memory address or register, when the value has one. */
   readonly address?: string;
   readonly register?: string;
+  /** Some bits of an ok value are missing (members optimized out): `raw` has zeros there. */
+  readonly partial?: boolean;
   /** What the text form shows. */
   readonly text: string;
 }
@@ -26,6 +28,7 @@ export async function valueToJson(v: Value, ctx: FormatContext, opts: FormatOpti
     ...(v.bytes && v.status === 'ok' ? { raw: Buffer.from(v.bytes).toString('hex') } : {}),
     ...(loc?.kind === 'memory' ? { address: `0x${loc.address.toString(16)}` } : {}),
     ...(loc?.kind === 'register' ? { register: loc.register } : {}),
+    ...(v.gaps ? { partial: true } : {}),
     text: await formatValue(v, ctx, opts),
   };
 }

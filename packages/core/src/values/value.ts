@@ -21,6 +21,16 @@ export type ValueLocation =
   /** DW_OP_implicit_pointer: a pointer to a variable that has no address. */
   | { readonly kind: 'implicit-pointer'; readonly die: number; readonly offset: bigint };
 
+/**
+ * Bits of an `ok` value that are missing after all: an optimizing compiler
+ * may keep some members of a variable and drop others (a composite location
+ * with empty pieces). One bit per bit of the value, least significant first.
+ */
+export interface ValueGaps {
+  readonly optimizedOut: Uint8Array;
+  readonly unavailable: Uint8Array;
+}
+
 /** A typed value of a target, with its bytes (little-endian, as in memory) when it has them. */
 export interface Value {
   readonly type: DwarfType;
@@ -30,6 +40,14 @@ export interface Value {
   /** The value's bytes (its type's size) when ok. */
   readonly bytes?: Uint8Array;
   readonly location?: ValueLocation;
+  /** For an ok value assembled from pieces: the bits no piece could give (formatted as gdb does, member by member). */
+  readonly gaps?: ValueGaps;
+}
+
+/** Whether any bit in [from, from + count) is set in a bitmap. */
+export function anyBit(map: Uint8Array, from: number, count: number): boolean {
+  for (let b = from; b < from + count; b++) if ((map[b >> 3]! >> (b & 7)) & 1) return true;
+  return false;
 }
 
 /** A value without bytes. */
@@ -87,8 +105,9 @@ async function simpleBytes(target: Target, loc: SimpleLocation, regs: RegisterSe
 
 /**
  * Loads a value of `type` from an evaluated location. Composite (pieced)
- * locations are assembled bit by bit; a piece that is missing makes the whole
- * value missing with that piece's reason.
+ * locations are assembled bit by bit; bits whose piece is empty (optimized
+ * out), could not be read, or that no piece covers are recorded in the value's
+ * gaps. A value with no bit at all is missing as a whole.
  */
 export async function loadValue(target: Target, type: DwarfType, loc: LocationResult, regs: RegisterSet): Promise<Value> {
   const size = sizeOf(type) ?? 0;
@@ -97,17 +116,36 @@ export async function loadValue(target: Target, type: DwarfType, loc: LocationRe
     return { type, ...r };
   }
   const out = new Uint8Array(size);
+  const optimizedOut = new Uint8Array(size);
+  const unavailable = new Uint8Array(size);
+  const mark = (map: Uint8Array, from: number, count: number) => {
+    for (let b = from; b < Math.min(from + count, size * 8); b++) map[b >> 3]! |= 1 << (b & 7);
+  };
   let bit = 0;
+  let got = 0;
+  let reason: string | undefined;
   for (const p of loc.pieces) {
     const pieceBytes = Math.ceil((p.bitOffset + p.bitSize) / 8);
     const r = await simpleBytes(target, p.location, regs, pieceBytes);
-    if (r.status !== 'ok' || !r.bytes) return { type, status: r.status === 'ok' ? 'unavailable' : r.status, ...(r.reason ? { reason: r.reason } : {}), location: { kind: 'computed' } };
-    for (let i = 0; i < p.bitSize && bit < size * 8; i++, bit++) {
+    if (r.status !== 'ok' || !r.bytes) {
+      mark(r.status === 'optimized-out' ? optimizedOut : unavailable, bit, p.bitSize);
+      reason ??= r.reason;
+      bit += p.bitSize;
+      continue;
+    }
+    for (let i = 0; i < p.bitSize && bit < size * 8; i++, bit++, got++) {
       const from = p.bitOffset + i;
       if ((r.bytes[from >> 3]! >> (from & 7)) & 1) out[bit >> 3]! |= 1 << (bit & 7);
     }
   }
-  return { type, status: 'ok', bytes: out, location: { kind: 'computed' } };
+  // Bits past the last piece do not exist in this frame.
+  mark(optimizedOut, bit, size * 8 - bit);
+  if (got === 0) {
+    const status = anyBit(unavailable, 0, size * 8) ? 'unavailable' : 'optimized-out';
+    return { type, status, ...(reason ? { reason } : {}), location: { kind: 'computed' } };
+  }
+  const partial = anyBit(optimizedOut, 0, size * 8) || anyBit(unavailable, 0, size * 8);
+  return { type, status: 'ok', bytes: out, location: { kind: 'computed' }, ...(partial ? { gaps: { optimizedOut, unavailable } } : {}) };
 }
 
 /** Loads a value of `type` stored in memory at `address`. */
