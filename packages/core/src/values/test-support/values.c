@@ -90,6 +90,16 @@ struct opaque;
 struct opaque *opq = (struct opaque *)&pt;
 const volatile int cv = 42;
 
+/* For frame scopes: `inner` is declared in a block the return statement is outside of. */
+int scoped(int v) {
+  int outer = v + 1;
+  if (v > 100) {
+    int inner = v * 2;
+    outer += inner;
+  }
+  return outer; /* scoped: after the block */
+}
+
 int main(void) {
-  return square(arr[0]);
+  return square(arr[0]) + scoped(arr[1]);
 }
