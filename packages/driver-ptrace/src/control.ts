@@ -548,11 +548,17 @@ export class ProcessControl implements TraceeOwner {
   private onTrap(t: Tracee): void {
     // An int3 of ours: known without PTRACE_GETSIGINFO when nothing else could trap here
     // (no single-step, no debug register armed on the thread).
-    if (!t.stepping && !t.hw.some(Boolean)) {
+    // Likewise the end of a single-step: not after one of our int3s, nothing else armed.
+    if (!t.hw.some(Boolean)) {
       const at = pcOf(this.gpr(t)) - 1n;
       if (this.host.isBreakpoint(at)) {
-        this.setPc(t, at);
-        return this.report({ kind: 'breakpoint', tid: t.tid, address: at });
+        if (!t.stepping) {
+          this.setPc(t, at);
+          return this.report({ kind: 'breakpoint', tid: t.tid, address: at });
+        }
+      } else if (t.stepping && !this.host.isRetired(at)) {
+        t.stepping = false;
+        return this.report({ kind: 'step', tid: t.tid });
       }
     }
     const code = this.native.sigInfo(t.tid, this.siginfo) === 0 ? this.siginfo[2]! : -1;
