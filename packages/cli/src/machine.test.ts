@@ -521,46 +521,56 @@ systemTest(test, 'a vCPU stopped in do_sys_openat2: backtrace -t gdb --qemu --kv
     const out = await gdbOnVm(vm, ['break *do_sys_openat2', 'continue', 'bt', 'delete'], () => {
       command = vm.console.run('cat /etc/hostname', { timeoutMs: 120_000 });
     });
-    const live = gdbFrames(out.slice(out.indexOf('Breakpoint 1,')));
-    t.is(live[0]?.name, 'do_sys_openat2', out);
-    // The same frozen state, dumped twice through the harness's own monitor: physical (ours), paging (gdb's).
-    const physical = path.join(dir, 'physical.vmcore');
-    const paged = path.join(dir, 'paged.vmcore');
-    const hmp = await vm.hmp('info registers', 0);
-    await vm.dumpGuestMemory(physical);
-    await vm.qmp('dump-guest-memory', { paging: true, protocol: `file:${paged}` });
-
-    const r = await stackdb(['backtrace', ...vmArgs(vm), '--json']);
-    t.is(r.code, 0, r.stderr);
-    t.regex(r.stderr, /^warning: --kvm: QEMU at \S+ runs without KVM \(query-kvm: not enabled\); going on under its emulator \(TCG\)$/m);
-    const [cpu] = ourThreads(r.stdout);
-    compareKernel(t, cpu!, live, 4);
-    t.is(cpu!.frames[0]!.function, 'do_sys_openat2');
-    t.regex(cpu!.frames[0]!.args.find((a) => a.name === 'filename')?.text ?? '', /^0x[0-9a-f]+ "\/etc\/hostname"$/, 'read from user memory');
-    t.true(await vmRuns(vm), 'stackdb detached: the VM runs on');
-    t.is((await command)!.trim(), 'stackdb-vm');
-
-    // The vmcore: gdb reads QEMU's paging dump (no user memory in it: the file name is an error there).
-    const dumped = await gdb([vm.vmlinux, '-c', paged, '-ex', 'echo @@bt\\n', '-ex', 'bt']);
-    const theirs = gdbFrames(dumped.slice(dumped.indexOf('@@bt')));
-    const c = await stackdb(['backtrace', '--core', physical, '-M', vm.vmlinux, '--json']);
-    t.is(c.code, 0, c.stderr);
-    const [dumpCpu] = ourThreads(c.stdout);
-    t.is(dumpCpu!.name, 'CPU#0');
-    compareKernel(t, dumpCpu!, theirs, 4);
-    t.deepEqual(dumpCpu!.frames.map((f) => f.function), cpu!.frames.map((f) => f.function), 'the dump shows the stack the stub showed');
-    const d = await stackdb(['dumpthreads', '--core', physical, '-M', vm.vmlinux, '--json']);
-    t.is(d.code, 0, d.stderr);
-    const [thread] = (JSON.parse(d.stdout) as { threads: { tid: number; name: string; registers: Record<string, string> }[] }).threads;
-    t.like(thread, { tid: 1, name: 'CPU#0' });
-    // QEMU's own view of the vCPU when it was dumped.
-    for (const [name, hmpName] of [['rip', 'RIP'], ['rsp', 'RSP'], ['rdi', 'RDI'], ['cr3', 'CR3']] as const) {
-      t.is(BigInt(thread!.registers[name] ?? -1), BigInt('0x' + new RegExp(`\\b${hmpName}=([0-9a-f]+)`).exec(hmp)![1]), name);
+    try {
+      await lookAtSyscallStop(t, vm, out, dir);
+    } finally {
+      // The guest finishes its command before the next test watches it.
+      await command?.catch(() => undefined);
     }
+    t.is((await command)!.trim(), 'stackdb-vm');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, serial);
+
+/** The checks of the test above, on the stop gdb left (`out` is gdb's output). */
+async function lookAtSyscallStop(t: ExecutionContext, vm: Vm, out: string, dir: string): Promise<void> {
+  const live = gdbFrames(out.slice(out.indexOf('Breakpoint 1,')));
+  t.is(live[0]?.name, 'do_sys_openat2', out);
+  // The same frozen state, dumped twice through the harness's own monitor: physical (ours), paging (gdb's).
+  const physical = path.join(dir, 'physical.vmcore');
+  const paged = path.join(dir, 'paged.vmcore');
+  const hmp = await vm.hmp('info registers', 0);
+  await vm.dumpGuestMemory(physical);
+  await vm.qmp('dump-guest-memory', { paging: true, protocol: `file:${paged}` });
+
+  const r = await stackdb(['backtrace', ...vmArgs(vm), '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /^warning: --kvm: QEMU at \S+ runs without KVM \(query-kvm: not enabled\); going on under its emulator \(TCG\)$/m);
+  const [cpu] = ourThreads(r.stdout);
+  compareKernel(t, cpu!, live, 4);
+  t.is(cpu!.frames[0]!.function, 'do_sys_openat2');
+  t.regex(cpu!.frames[0]!.args.find((a) => a.name === 'filename')?.text ?? '', /^0x[0-9a-f]+ "\/etc\/hostname"$/, 'read from user memory');
+  t.true(await vmRuns(vm), 'stackdb detached: the VM runs on');
+
+  // The vmcore: gdb reads QEMU's paging dump (no user memory in it: the file name is an error there).
+  const dumped = await gdb([vm.vmlinux, '-c', paged, '-ex', 'echo @@bt\\n', '-ex', 'bt']);
+  const theirs = gdbFrames(dumped.slice(dumped.indexOf('@@bt')));
+  const c = await stackdb(['backtrace', '--core', physical, '-M', vm.vmlinux, '--json']);
+  t.is(c.code, 0, c.stderr);
+  const [dumpCpu] = ourThreads(c.stdout);
+  t.is(dumpCpu!.name, 'CPU#0');
+  compareKernel(t, dumpCpu!, theirs, 4);
+  t.deepEqual(dumpCpu!.frames.map((f) => f.function), cpu!.frames.map((f) => f.function), 'the dump shows the stack the stub showed');
+  const d = await stackdb(['dumpthreads', '--core', physical, '-M', vm.vmlinux, '--json']);
+  t.is(d.code, 0, d.stderr);
+  const [thread] = (JSON.parse(d.stdout) as { threads: { tid: number; name: string; registers: Record<string, string> }[] }).threads;
+  t.like(thread, { tid: 1, name: 'CPU#0' });
+  // QEMU's own view of the vCPU when it was dumped.
+  for (const [name, hmpName] of [['rip', 'RIP'], ['rsp', 'RSP'], ['rdi', 'RDI'], ['cr3', 'CR3']] as const) {
+    t.is(BigInt(thread!.registers[name] ?? -1), BigInt('0x' + new RegExp(`\\b${hmpName}=([0-9a-f]+)`).exec(hmp)![1]), name);
+  }
+}
 
 systemTest(test, 'backtrace and dumpthreads -t gdb --qemu on the idle VM: the text form and the registers agree with gdb on the same stopped VM', VM_NEEDS, async (t) => {
   const vm = await getVm();
