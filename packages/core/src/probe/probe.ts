@@ -72,10 +72,12 @@ export class Probe {
     return threadMatches(this.options.threads, thread);
   }
 
-  /** Builds a hit of this probe. */
+  /** Builds a hit of this probe (taking over `base`, a fresh object). */
   makeHit(base: Omit<ProbeHit, 'probe' | 'data'>): ProbeHit {
-    const hit: ProbeHit = { ...base, probe: this, data: { ...(this.options.data ?? {}) } };
-    return this.options.decorate ? { ...hit, ...this.options.decorate(hit) } : hit;
+    const hit = base as { -readonly [K in keyof ProbeHit]: ProbeHit[K] };
+    hit.probe = this;
+    hit.data = this.options.data ? { ...this.options.data } : {};
+    return this.options.decorate ? Object.assign(hit, this.options.decorate(hit)) : hit;
   }
 }
 

@@ -194,7 +194,7 @@ function decorator(point: ProbePoint): (hit: ProbeHit) => Partial<Pick<ProbeHit,
     if (point.kind !== 'variable' || !point.watch) return { point, values };
     const w = point.watch;
     const watched = async (): Promise<Value | undefined> => (w.type ? loadMemoryValue(hit.target, w.type, w.address, await hit.thread.registers()) : undefined);
-    const out: WatchValues = { ...values, watched };
+    const out: WatchValues = Object.assign(values, { watched });
     return { point, values: out };
   };
 }

@@ -20,53 +20,61 @@ import type { HitValues, ProbeHit } from './types.js';
 
 /** The typed values of one hit. */
 export function hitValues(hit: ProbeHit, point: ProbePoint | undefined, ctx: SymbolContext): HitValues {
-  let frame: Promise<FrameScope> | undefined;
-  let args: Promise<NamedValue[]> | undefined;
-  let ret: Promise<Value | undefined> | undefined;
-  const scope = (): Promise<FrameScope> => {
-    frame ??= (async () => {
-      // A probe's frame is never a signal trampoline: no need for the walker's check of the code.
-      const f = new Frame(hit.thread, 0, await hit.thread.registers(), { returnAddress: { kind: 'thread' }, stepper: 'thread', exactPc: true });
-      return FrameScope.create(ctx.program, f, undefined, async () => {
-        if (f.cfa === undefined) {
-          // Most CFI rows say "CFA = register + offset": no need for a whole unwinding step.
-          const cfa = await quickCfa(ctx, f.registers, f.pc);
-          if (cfa !== undefined) return cfa;
-          await ctx.walker.walkSingleFrame(f);
-        }
-        return f.cfa;
-      });
-    })();
-    return frame;
-  };
-  const logical = async (): Promise<{ scope: FrameScope; frame: LogicalFrame } | undefined> => {
-    const s = await scope();
-    const frames = s.logicalFrames();
-    const lf = pickFrame(frames, point);
+  return new LazyHitValues(hit, point, ctx);
+}
+
+/** One object per hit; everything is computed on first use and kept. */
+class LazyHitValues implements HitValues {
+  private scope?: Promise<FrameScope>;
+  private argValues?: Promise<NamedValue[]>;
+  private ret?: Promise<Value | undefined>;
+
+  constructor(private readonly hit: ProbeHit, private readonly point: ProbePoint | undefined, private readonly ctx: SymbolContext) {}
+
+  frame(): Promise<FrameScope> {
+    this.scope ??= this.makeScope();
+    return this.scope;
+  }
+
+  private async makeScope(): Promise<FrameScope> {
+    const { hit, ctx } = this;
+    // A probe's frame is never a signal trampoline: no need for the walker's check of the code.
+    const f = new Frame(hit.thread, 0, await hit.thread.registers(), { returnAddress: { kind: 'thread' }, stepper: 'thread', exactPc: true });
+    return FrameScope.create(ctx.program, f, undefined, async () => {
+      if (f.cfa === undefined) {
+        // Most CFI rows say "CFA = register + offset": no need for a whole unwinding step.
+        const cfa = await quickCfa(ctx, f.registers, f.pc);
+        if (cfa !== undefined) return cfa;
+        await ctx.walker.walkSingleFrame(f);
+      }
+      return f.cfa;
+    });
+  }
+
+  private async logical(): Promise<{ scope: FrameScope; frame: LogicalFrame } | undefined> {
+    const s = await this.frame();
+    const lf = pickFrame(s.logicalFrames(), this.point);
     return lf ? { scope: s, frame: lf } : undefined;
-  };
-  return {
-    frame: scope,
-    args() {
-      if (hit.phase === 'exit' && hit.entry?.values) return hit.entry.values.args();
-      args ??= (async () => {
-        const l = await logical();
-        return l ? l.scope.args(l.frame) : [];
-      })();
-      return args;
-    },
-    returnValue() {
-      if (hit.phase !== 'exit') return Promise.resolve(undefined);
-      const fn = point?.function;
-      if (!fn) return Promise.resolve(undefined);
-      ret ??= returnValueOf(hit.thread, fn);
-      return ret;
-    },
-    async variable(name: string) {
-      const l = await logical();
-      return l ? l.scope.variable(name, l.frame) : undefined;
-    },
-  };
+  }
+
+  args(): Promise<NamedValue[]> {
+    const entry = this.hit.phase === 'exit' ? this.hit.entry?.values : undefined;
+    if (entry) return entry.args();
+    this.argValues ??= this.logical().then((l) => (l ? l.scope.args(l.frame) : []));
+    return this.argValues;
+  }
+
+  returnValue(): Promise<Value | undefined> {
+    const fn = this.point?.function;
+    if (this.hit.phase !== 'exit' || !fn) return Promise.resolve(undefined);
+    this.ret ??= returnValueOf(this.hit.thread, fn);
+    return this.ret;
+  }
+
+  async variable(name: string): Promise<NamedValue | undefined> {
+    const l = await this.logical();
+    return l ? l.scope.variable(name, l.frame) : undefined;
+  }
 }
 
 const cfaRows = new WeakMap<CfiTable, Map<bigint, CfiRow | null>>();
