@@ -152,6 +152,12 @@ for (const opt of ['-O0', '-O2'] as const) {
       t.is(byName('recurse').filter((f) => f === 'recurse').length, 1000);
       t.true(byName('plugin').includes('plugin_inner'), 'frames in the dlopened library resolve');
       t.deepEqual(byName('inline').slice(2, 5), ['inner_inline', 'middle_inline', 'outer']);
+      if (opt === '-O2') {
+        // Cut by --depth, the last frame shown still gets its entry values from the caller's call site.
+        const cut = (await ourStacks(t, p.pid, '--depth', '4')).find((th) => th.name === 'recurse')!;
+        t.is(cut.end, 'depth-limit');
+        t.is(cut.frames[3]!.args.find((a) => a.name === 'depth')!.entry?.text, '998');
+      }
       // Both leave the program running, untraced.
       t.is(tracerOf(p.pid), 0);
       t.not(procState(p.pid), 't');

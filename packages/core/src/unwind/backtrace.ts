@@ -4,6 +4,7 @@ import type { Addr } from '../target/types.js';
 import { formatValue, type FormatContext } from '../values/format.js';
 import { FrameScope, type LogicalFrame, type NamedValue } from '../values/frame-scope.js';
 import type { Value } from '../values/value.js';
+import type { Frame } from './frame.js';
 import type { Walker } from './walker.js';
 
 /** One line of a backtrace: a logical frame with its arguments (and locals when asked). */
@@ -46,19 +47,21 @@ export interface BacktraceOptions {
  */
 export async function backtrace(walker: Walker, program: ProgramSymbols, thread: Thread, opts: BacktraceOptions = {}): Promise<Backtrace> {
   const max = opts.maxDepth ?? 4096;
-  const stack = await walker.walkStack(thread, { maxDepth: max });
-  const physical = stack.frames;
+  // One frame past the limit: the last frame shown still has its caller's call site for entry values.
+  const stack = await walker.walkStack(thread, { maxDepth: max + 1 });
+  const physical = [...stack.frames];
+  const beyond = physical.length > max ? physical.splice(max) : [];
   // Scopes from the outermost frame inward, so each knows its caller (entry values).
   const scopes: FrameScope[] = new Array(physical.length);
-  let caller: FrameScope | undefined;
-  for (let i = physical.length - 1; i >= 0; i--) {
-    const f = physical[i]!;
+  const scopeOf = (f: Frame, caller: FrameScope | undefined) => {
     const cfa = async () => {
       if (f.cfa === undefined) await walker.walkSingleFrame(f);
       return f.cfa;
     };
-    scopes[i] = caller = await FrameScope.create(program, f, caller, cfa);
-  }
+    return FrameScope.create(program, f, caller, cfa);
+  };
+  let caller = beyond[0] ? await scopeOf(beyond[0], undefined) : undefined;
+  for (let i = physical.length - 1; i >= 0; i--) scopes[i] = caller = await scopeOf(physical[i]!, caller);
   const lines: { scope: FrameScope; frame: LogicalFrame; pc: Addr; showAddress: boolean; tailArgs?: readonly NamedValue[] }[] = [];
   let truncated = false;
   outer: for (const scope of scopes) {
@@ -85,8 +88,8 @@ export async function backtrace(walker: Walker, program: ProgramSymbols, thread:
     const locals = opts.locals && !l.tailArgs ? await l.scope.locals(l.frame) : undefined;
     frames[k] = { index: k, frame: l.frame, pc: l.pc, showAddress: l.showAddress, args, ...(locals ? { locals } : {}) };
   }
-  const end = truncated ? 'depth-limit' : stack.end;
-  return stack.error ? { thread, frames, end, error: stack.error } : { thread, frames, end };
+  const end = truncated || beyond.length ? 'depth-limit' : stack.end;
+  return stack.error && end === 'error' ? { thread, frames, end, error: stack.error } : { thread, frames, end };
 }
 
 function sameBytes(a: Value, b: Value): boolean {
@@ -125,7 +128,7 @@ export async function formatBacktrace(bt: Backtrace, ctx: FormatContext): Promis
     lines.push(await formatBacktraceFrame(f, ctx));
     for (const l of f.locals ?? []) lines.push(`        ${l.name} = ${await formatValue(l.value, ctx)}`);
   }
-  if (bt.end === 'error') lines.push(`(backtrace stopped: ${bt.error})`);
+  if (bt.end === 'error') lines.push(`Backtrace stopped: ${bt.error}`);
   if (bt.end === 'depth-limit') lines.push('(More stack frames follow...)');
   return lines;
 }
