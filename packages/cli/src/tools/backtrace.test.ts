@@ -156,7 +156,7 @@ for (const opt of ['-O0', '-O2'] as const) {
         // Cut by --depth, the last frame shown still gets its entry values from the caller's call site.
         const cut = (await ourStacks(t, p.pid, '--depth', '4')).find((th) => th.name === 'recurse')!;
         t.is(cut.end, 'depth-limit');
-        t.is(cut.frames[3]!.args.find((a) => a.name === 'depth')!.entry?.text, '998');
+        t.is(cut.frames[3]!.args.find((a) => a.name === 'depth')!.entry?.text, '999');
       }
       // Both leave the program running, untraced.
       t.is(tracerOf(p.pid), 0);
