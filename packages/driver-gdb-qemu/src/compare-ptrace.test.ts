@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ProgramSymbols, Registry, formatValue, loadMemoryValue, openTargets, parseCommandLine, resolveProbePoints, standardWalker, type Target, type Thread } from '@stackdb/core';
+import { ProgramSymbols, Registry, formatValue, loadGlobal, openTargets, parseCommandLine, standardWalker, type Target, type Thread } from '@stackdb/core';
 import { repoRoot, systemTest } from '@stackdb/test-support';
 import { ourBacktrace } from './test-support/gdb-backtrace.js';
 import { GDBSERVER_NEEDS, VGDB_NEEDS, fixture, startGdbserver, startVgdb, symbols, type RunningStub } from './test-support/stubs.js';
@@ -52,13 +52,12 @@ async function frames(target: Target, thread: Thread): Promise<string[]> {
 /** Globals by name through core's symbols and values. */
 async function globals(target: Target, thread: Thread): Promise<Record<string, string>> {
   const program = new ProgramSymbols(target);
-  const regs = await thread.registers();
   const out: Record<string, string> = {};
   // (Not `counter`: the workers keep adding to it.)
   for (const name of ['known_bytes', 'watched', 'exit_code']) {
-    const [point] = await resolveProbePoints(program, name);
-    if (!point?.watch?.type) throw new Error(`${name} is not a typed variable`);
-    out[name] = await formatValue(await loadMemoryValue(target, point.watch.type, point.watch.address, regs), { target, program });
+    const global = await loadGlobal(program, name, { thread });
+    if (!global) throw new Error(`no global ${name}`);
+    out[name] = await formatValue(global.value, { target, program });
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import test from 'ava';
-import { PHYSICAL_SPACE, ProgramSymbols, backtrace, formatValue, loadMemoryValue, resolveProbePoints, standardWalker } from '@stackdb/core';
+import { PHYSICAL_SPACE, ProgramSymbols, backtrace, formatValue, loadGlobal, standardWalker } from '@stackdb/core';
 import { suite } from '@stackdb/core/conformance';
 import { missing, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds } from '@stackdb/test-vm';
@@ -218,7 +218,7 @@ systemTest(test, "the vCPU's kernel backtrace (core's walker: ORC) agrees with g
   }
 });
 
-systemTest(test, 'init_task.comm, init_uts_ns.name.release and jiffies_64 by name through core (symbols, values, gdb formatting) print as gdb prints them', GDB_NEEDS, async (t) => {
+systemTest(test, 'init_task.comm, init_uts_ns.name.release and jiffies_64 by name through core (loadGlobal, formatValue) print as gdb prints them', GDB_NEEDS, async (t) => {
   const { dumps } = await fixture();
   const names = ['init_task.comm', 'init_uts_ns.name.release', 'jiffies_64'];
   const theirs = printedValues(gdbOnDump(dumps, names.map((n) => `print ${n}`)));
@@ -227,15 +227,10 @@ systemTest(test, 'init_task.comm, init_uts_ns.name.release and jiffies_64 by nam
     const target = await open(file, { exe: dumps.vm.vmlinux });
     try {
       const program = new ProgramSymbols(target);
-      const regs = await (await target.threads())[0]!.registers();
       for (const [i, name] of names.entries()) {
-        // No "global value by name" call in core yet: the probe layer's resolution of a variable chain gives address and type.
-        const [point] = await resolveProbePoints(program, name);
-        t.is(point?.kind, 'variable', name);
-        const watch = point!.watch!;
-        if (!watch.type) throw new Error(`${name} has no DWARF type`);
-        const value = await loadMemoryValue(target, watch.type, watch.address, regs);
-        t.is(await formatValue(value, { target, program }), theirs[i], `${name} in ${file}`);
+        const global = await loadGlobal(program, name);
+        t.is(global?.value.status, 'ok', name);
+        t.is(await formatValue(global!.value, { target, program }), theirs[i], `${name} in ${file}`);
       }
     } finally {
       await target.close();
