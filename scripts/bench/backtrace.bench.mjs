@@ -138,8 +138,8 @@ try {
   console.log(`${'tool'.padEnd(w)}  pinned  ${'min'.padStart(7)}  ${'median'.padStart(7)}`);
   for (const r of rows) console.log(`${r.tool.padEnd(w)}  ${(r.pinned ? 'yes' : 'no').padEnd(6)}  ${r.min.toFixed(1).padStart(7)}  ${r.median.toFixed(1).padStart(7)}`);
   console.log(drgnNote);
-  if (ours && gdb) console.log(`stackdb vs gdb (pinned, median): ${(gdb.median / ours.median).toFixed(2)}x faster (goal: >= 5x)`);
-  if (ours && eu) console.log(`stackdb vs eu-stack -s -i (pinned, median): ${(ours.median / eu.median).toFixed(2)}x its time (goal: <= 1x)`);
+  if (ours && gdb) console.log(`gdb time / stackdb time (pinned, median): ${(gdb.median / ours.median).toFixed(2)} (goal: >= 5)`);
+  if (ours && eu) console.log(`stackdb time / eu-stack -s -i time (pinned, median): ${(ours.median / eu.median).toFixed(2)} (goal: <= 1)`);
   console.log(`in-process, attached target, main thread (${inproc.frames} frames), ${walks} runs, registers and memory re-read each time:`);
   console.log(`  walkStack      min ${inproc.walk.min.toFixed(3)} ms  median ${inproc.walk.median.toFixed(3)} ms (goal: < 1 ms for 20 frames)`);
   console.log(`  backtrace      min ${inproc.backtrace.min.toFixed(3)} ms  median ${inproc.backtrace.median.toFixed(3)} ms (with argument values)`);
