@@ -62,7 +62,7 @@ export interface ProbePoint {
   readonly addresses: readonly Addr[];
   /** For functions: the runtime address of the first instruction. */
   readonly entry?: Addr;
-  /** For functions and inlined copies: their code, runtime [start, end). */
+  /** For functions and inlined copies, their code; for lines, the innermost block holding them (runtime [start, end)). */
   readonly ranges?: readonly (readonly [Addr, Addr])[];
   readonly module?: LoadedModule;
   readonly debugFile?: DebugFile;
@@ -165,10 +165,14 @@ async function linePoints(program: ProgramSymbols, spec: string, file: string, l
       return fn && fn.entryPc === h.address ? afterPrologue(program.target, df, fn, h.address, m.bias) : Promise.resolve(h.address);
     }));
     const addresses = linkAddresses.map((a) => a + m.bias);
-    const fn = df.functionAt(hits[0]!.address)?.function;
+    const at = df.functionAt(hits[0]!.address);
+    const fn = at?.function;
     const moved = addresses[0]! - m.bias !== hits[0]!.address ? df.lineAt(addresses[0]! - m.bias) : undefined;
     const ln = moved?.line ?? hits[0]!.line;
-    out.push({ spec, kind: 'line', name: `${file}:${ln}`, addresses, module: m, debugFile: df, ...(fn ? { function: fn } : {}), file: hits[0]!.file, line: ln });
+    // The innermost block (or inlined call, or function) holding the line: what an instruction probe steps through.
+    const block = at?.scopes.find((sc) => sc.ranges.length > 0);
+    const ranges = block?.ranges.map((r) => [r.start + m.bias, r.end + m.bias] as const);
+    out.push({ spec, kind: 'line', name: `${file}:${ln}`, addresses, module: m, debugFile: df, ...(fn ? { function: fn } : {}), ...(ranges ? { ranges } : {}), file: hits[0]!.file, line: ln });
   }
   if (!out.length) throw new LookupError(`no code for ${file}:${line}`);
   return out;
