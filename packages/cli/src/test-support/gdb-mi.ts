@@ -97,9 +97,9 @@ export interface GdbFrame {
   readonly file?: string;
   readonly line?: number;
   /** Arguments by name, in gdb's order; entry values as `name@entry`. */
-  readonly args: readonly { name: string; value: string }[];
+  args: { name: string; value: string }[];
   /** Locals (when asked for), innermost block first. */
-  readonly locals?: readonly { name: string; value: string }[];
+  locals?: { name: string; value: string }[];
 }
 
 /** One thread's stack as gdb shows it. */
@@ -161,11 +161,11 @@ export function gdbStacks(pid: number, opts: { locals?: boolean } = {}): GdbThre
     } else if (what === 'args') {
       for (const f of results['stack-args'] as MiTuple[]) {
         const frame = current.frames[Number(f.level)];
-        if (frame) (frame as { args: { name: string; value: string }[] }).args = (f.args as MiTuple[]).map((a) => ({ name: a.name as string, value: (a.value as string | undefined) ?? '' }));
+        if (frame) frame.args = (f.args as MiTuple[]).map((a) => ({ name: a.name as string, value: (a.value as string | undefined) ?? '' }));
       }
     } else if (what === 'locals') {
       const frame = current.frames[localLevel++];
-      if (frame) (frame as { locals?: { name: string; value: string }[] }).locals = (results.locals as MiTuple[]).map((a) => ({ name: a.name as string, value: (a.value as string | undefined) ?? '' }));
+      if (frame) frame.locals = (results.locals as MiTuple[]).map((a) => ({ name: a.name as string, value: (a.value as string | undefined) ?? '' }));
     }
   }
   return [...threads.values()].sort((a, b) => a.tid - b.tid);
