@@ -148,8 +148,12 @@ export function gdbStacks(pid: number, opts: { locals?: boolean } = {}): GdbThre
     }
     if (!current || !line.startsWith('^')) continue;
     const { klass, results } = parseMiRecord(line);
-    if (klass !== 'done') continue;
     const what = pass[phase];
+    if (klass !== 'done') {
+      // A frame gdb could not list locals for still takes its place in the sequence.
+      if (what === 'locals') localLevel++;
+      continue;
+    }
     if (what === 'frames') {
       for (const f of results.stack as MiTuple[]) {
         const file = f.file as string | undefined;
