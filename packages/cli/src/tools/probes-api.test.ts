@@ -301,3 +301,37 @@ systemTest(test, 'functions are probed where gdb puts `break FUNC`: after the pr
     }
   }
 });
+
+systemTest(test, 'hardware slots are managed per thread: four on one thread do not take another thread\'s four', [{ command: 'objdump', package: 'binutils' }], async (t) => {
+  const threads8 = probeFixture('threads8');
+  const l = await launch([threads8, '20']);
+  try {
+    const first = await l.probes.probe('hit', { pre: () => 'stop' });
+    await l.target.monitor();
+    await first.remove();
+    const bias = first.points[0]!.module!.bias;
+    const workers = (await l.target.threads()).filter((th) => th.tid !== (l.target as unknown as { pid: number }).pid);
+    t.is(workers.length, 8);
+    const [a, b] = workers;
+    const insns = [...run('objdump', ['-d', '--no-show-raw-insn', '--disassemble=hit', threads8]).matchAll(/^\s+([0-9a-f]+):\s/gm)].map((m) => BigInt(`0x${m[1]}`) + bias);
+    t.true(insns.length >= 8);
+    const manager = ProbeManager.for(l.target);
+    const counts = new Map<number, number>();
+    const count = (hit: ProbeHit) => void counts.set(hit.thread.tid, (counts.get(hit.thread.tid) ?? 0) + 1);
+    for (const [i, th] of [[0, a!], [4, b!]] as const) {
+      for (let k = 0; k < 4; k++) await manager.breakpoint(insns[i + k]!, { pre: count }, { kind: 'hardware', threads: { tids: [th.tid] } });
+    }
+    t.is(l.target.hwSlots.free(a!.tid), 0);
+    t.is(l.target.hwSlots.free(workers[2]!.tid), 4);
+    await t.throwsAsync(manager.breakpoint(insns[8] ?? insns[0]! + 1n, { pre: count }, { kind: 'hardware', threads: { tids: [a!.tid] } }), { code: 'ERR_NO_HW_SLOTS', message: new RegExp(`slots of thread ${a!.tid} of`) });
+    await t.throwsAsync(manager.breakpoint(insns[8] ?? insns[0]! + 1n, { pre: count }, { kind: 'hardware' }), { code: 'ERR_NO_HW_SLOTS' });
+    await l.target.monitor();
+    // The thread that stopped first had its call of hit() under way: it may miss some of its first call's instructions.
+    t.true(counts.get(a!.tid)! >= 4 * 19 && counts.get(a!.tid)! <= 4 * 20);
+    t.true(counts.get(b!.tid)! >= 4 * 19 && counts.get(b!.tid)! <= 4 * 20);
+    t.is(counts.size, 2);
+    t.regex(l.output(), /^calls 160$/m);
+  } finally {
+    await l.target.close();
+  }
+});

@@ -39,7 +39,16 @@ interface CodePoint {
   readonly address: Addr;
   readonly hardware: boolean;
   slot?: number;
+  /** A hardware slot programmed on this thread only. */
+  tid?: number;
   readonly probes: Set<Probe>;
+}
+
+/** A hardware watchpoint slot and the probe it serves. */
+interface WatchSlot {
+  readonly slot: number;
+  readonly tid?: number;
+  readonly probe: Probe;
 }
 
 /** One activation whose return is awaited. */
@@ -78,7 +87,7 @@ type PhaseHandler = 'pre' | 'post' | 'exit';
 export class ProbeManager implements StopHandler {
   private static readonly managers = new WeakMap<Target, ProbeManager>();
   private readonly code = new Map<Addr, CodePoint>();
-  private readonly watch = new Map<number, Probe>();
+  private watch: WatchSlot[] = [];
   /** Return breakpoints: address → pending returns by thread. */
   private readonly returns = new Map<Addr, Map<number, PendingReturn[]>>();
   /** Instruction probes' continuation breakpoints: address → waiting steppers by thread. */
@@ -143,20 +152,20 @@ export class ProbeManager implements StopHandler {
   /** A watchpoint over several aligned pieces (one hardware slot each); {@link watchPieces} splits any range. */
   async watchRanges(ranges: readonly WatchRange[], access: 'write' | 'readwrite', handlers: ProbeHandlers, opts: ProbeOptions = {}): Promise<Probe> {
     if (this.target.capabilities.hwDebugSlots === 0) throw new NotSupportedError('watchpoints', this.target.driver);
-    const free = this.target.hwSlots.count - this.target.hwSlots.used().length;
+    const tid = singleTid(opts);
+    const free = this.target.hwSlots.free(tid);
     if (ranges.length > free) {
       throw new ProbeError('ERR_NO_HW_SLOTS', `watching ${opts.name ?? `0x${ranges[0]!.address.toString(16)}`} needs ${ranges.length} hardware debug slots and ${this.target.name} has ${free} free; watch a smaller object or remove a probe`);
     }
     const probe = new Probe(this, { kind: 'watchpoint', ranges: [...ranges], access }, handlers, opts);
-    const tid = singleTid(opts);
     const slots: number[] = [];
     try {
       for (const r of ranges) slots.push(await this.target.hwSlots.allocate({ address: r.address, length: r.length, access }, tid));
     } catch (err) {
-      for (const s of slots) await this.target.hwSlots.release(s);
+      for (const s of slots) await this.target.hwSlots.release(s, tid);
       throw err;
     }
-    for (const s of slots) this.watch.set(s, probe);
+    for (const slot of slots) this.watch.push(tid === undefined ? { slot, probe } : { slot, tid, probe });
     this.all.add(probe);
     return probe;
   }
@@ -243,13 +252,12 @@ export class ProbeManager implements StopHandler {
       case 'probes':
         for (const s of a.sources) s.sinks.delete(probe);
         return;
-      case 'watchpoint':
-        for (const [slot, p] of [...this.watch]) {
-          if (p !== probe) continue;
-          this.watch.delete(slot);
-          if (this.live()) await this.target.hwSlots.release(slot);
-        }
+      case 'watchpoint': {
+        const mine = this.watch.filter((w) => w.probe === probe);
+        this.watch = this.watch.filter((w) => w.probe !== probe);
+        if (this.live()) for (const w of mine) await this.target.hwSlots.release(w.slot, w.tid);
         return;
+      }
       case 'breakpoint':
       case 'instructions':
         for (const address of a.addresses) await this.detachCode(address, probe);
@@ -266,7 +274,8 @@ export class ProbeManager implements StopHandler {
         return this.onCodeHit(ev.tid, ev.address);
       case 'hw-debug': {
         if (ev.access === 'exec') return this.onCodeHit(ev.tid, ev.address);
-        const probe = this.watch.get(ev.slot);
+        const w = this.watch.find((x) => x.slot === ev.slot && x.tid === ev.tid) ?? this.watch.find((x) => x.slot === ev.slot && x.tid === undefined);
+        const probe = w?.probe;
         if (!probe || probe.anchor.kind !== 'watchpoint') return undefined;
         const thread = await target.thread(ev.tid);
         const r = await this.fireEntry([probe], thread, ev.address);
@@ -286,7 +295,7 @@ export class ProbeManager implements StopHandler {
         this.code.clear();
         this.returns.clear();
         this.continuations.clear();
-        this.watch.clear();
+        this.watch = [];
         for (const p of this.all) if (p.anchor.kind !== 'probes') p.enabled = false;
         if (ev.kind === 'exec') await this.dropDisabled();
         return undefined;
@@ -657,14 +666,23 @@ export class ProbeManager implements StopHandler {
   }
 
   private async attachCode(address: Addr, hardware: boolean, probe: Probe): Promise<void> {
+    const tid = singleTid(probe.options);
     const existing = this.code.get(address);
     if (existing) {
+      if (existing.slot !== undefined && existing.tid !== undefined && existing.tid !== tid) {
+        // A slot on one thread now serves probes of other threads too: program it on all of them.
+        const slot = await this.target.hwSlots.allocate({ address, access: 'exec', length: 1 });
+        await this.target.hwSlots.release(existing.slot, existing.tid);
+        existing.slot = slot;
+        delete existing.tid;
+      }
       existing.probes.add(probe);
       return;
     }
     const point: CodePoint = { address, hardware, probes: new Set([probe]) };
     if (hardware) {
-      point.slot = await this.target.hwSlots.allocate({ address, access: 'exec', length: 1 }, singleTid(probe.options));
+      point.slot = await this.target.hwSlots.allocate({ address, access: 'exec', length: 1 }, tid);
+      if (tid !== undefined) point.tid = tid;
     } else {
       if (!this.target.capabilities.swBreakpoints) throw new NotSupportedError('software breakpoints', this.target.driver);
       await this.target.swBreakpoints.insert(address);
@@ -679,7 +697,7 @@ export class ProbeManager implements StopHandler {
     if (point.probes.size) return;
     this.code.delete(address);
     if (!this.live()) return;
-    if (point.slot !== undefined) await this.target.hwSlots.release(point.slot);
+    if (point.slot !== undefined) await this.target.hwSlots.release(point.slot, point.tid);
     else await this.target.swBreakpoints.remove(address);
   }
 

@@ -151,80 +151,120 @@ interface SlotUse {
 }
 
 /**
- * Allocation of a target's hardware debug slots (x86 DR0–DR3). A slot is either
- * programmed on every thread (and on threads created later) or on one thread.
+ * Allocation of a target's hardware debug slots (x86 DR0–DR3), managed per
+ * thread: a slot is programmed either on every thread (and on threads created
+ * later), or on one thread only, in which case other threads may use the same
+ * slot number for something else. `ERR_NO_HW_SLOTS` when a thread has none left.
  */
 export class HardwareDebugSlots {
-  private readonly slots: (SlotUse | undefined)[];
+  /** Uses on every thread, by slot number. */
+  private readonly all: (SlotUse | undefined)[];
+  /** Uses on one thread: tid → slot number → use. */
+  private readonly perThread = new Map<number, (SlotUse | undefined)[]>();
 
   constructor(private readonly target: Target, count: number) {
-    this.slots = new Array(count).fill(undefined);
+    this.all = new Array(count).fill(undefined);
   }
 
   get count(): number {
-    return this.slots.length;
+    return this.all.length;
   }
 
   /** Slots in use. */
   used(): { slot: number; spec: HwDebugSpec; tid?: number }[] {
-    return this.slots.flatMap((u, slot) => (u ? [{ slot, ...u }] : []));
+    const out = this.all.flatMap((u, slot) => (u ? [{ slot, ...u }] : []));
+    for (const uses of this.perThread.values()) uses.forEach((u, slot) => u && out.push({ slot, ...u }));
+    return out;
   }
 
-  /** Programs a free slot and returns its number; `ERR_NO_HW_SLOTS` when all are taken. */
+  /** Free slots on a thread (`tid`), or on every thread at once (undefined). */
+  free(tid?: number): number {
+    let n = 0;
+    for (let i = 0; i < this.all.length; i++) if (this.isFree(i, tid)) n++;
+    return n;
+  }
+
+  private isFree(slot: number, tid: number | undefined): boolean {
+    if (this.all[slot]) return false;
+    if (tid !== undefined) return !this.perThread.get(tid)?.[slot];
+    for (const uses of this.perThread.values()) if (uses[slot]) return false;
+    return true;
+  }
+
+  /** Programs a free slot (on every thread, or on `tid` only) and returns its number. */
   async allocate(spec: HwDebugSpec, tid?: number): Promise<number> {
-    const slot = this.slots.findIndex((s) => s === undefined);
+    let slot = -1;
+    for (let i = 0; i < this.all.length && slot < 0; i++) if (this.isFree(i, tid)) slot = i;
     if (slot < 0) {
-      throw new ProbeError('ERR_NO_HW_SLOTS', `all ${this.slots.length} hardware debug slots of ${this.target.name} are in use; use a software breakpoint (-s) or remove a probe`);
+      const whose = tid === undefined ? `of ${this.target.name}` : `of thread ${tid} of ${this.target.name}`;
+      throw new ProbeError('ERR_NO_HW_SLOTS', `all ${this.all.length} hardware debug slots ${whose} are in use; use a software breakpoint (-s) or remove a probe`);
     }
     await this.target._setHwDebug(slot, spec, tid);
-    this.slots[slot] = tid === undefined ? { spec } : { spec, tid };
+    if (tid === undefined) this.all[slot] = { spec };
+    else {
+      let uses = this.perThread.get(tid);
+      if (!uses) this.perThread.set(tid, (uses = new Array(this.all.length).fill(undefined)));
+      uses[slot] = { spec, tid };
+    }
     return slot;
   }
 
-  /** Clears a slot. */
-  async release(slot: number): Promise<void> {
-    const use = this.slots[slot];
-    if (!use) return;
-    this.slots[slot] = undefined;
+  /** The use of a slot on a thread (its own, or the all-thread one). */
+  useOf(slot: number, tid: number): SlotUse | undefined {
+    return this.perThread.get(tid)?.[slot] ?? this.all[slot];
+  }
+
+  /** Clears a slot (of every thread, or of `tid` only). */
+  async release(slot: number, tid?: number): Promise<void> {
+    const uses = tid === undefined ? this.all : this.perThread.get(tid);
+    const use = uses?.[slot];
+    if (!uses || !use) return;
+    uses[slot] = undefined;
     await this.target._setHwDebug(slot, null, use.tid);
   }
 
   /** Clears every slot. */
   async clearAll(): Promise<void> {
-    for (let i = 0; i < this.slots.length; i++) {
-      const use = this.slots[i];
-      if (!use) continue;
-      this.slots[i] = undefined;
+    const uses = this.used();
+    this.all.fill(undefined);
+    this.perThread.clear();
+    for (const u of uses) {
       try {
-        await this.target._setHwDebug(i, null, use.tid);
+        await this.target._setHwDebug(u.slot, null, u.tid);
       } catch (err) {
-        log.warn('could not clear hardware debug slot %d: %s', i, String(err));
+        log.warn('could not clear hardware debug slot %d: %s', u.slot, String(err));
       }
     }
   }
 
   /** Forgets every slot without touching the target (its image or threads are gone). */
   forgetAll(): void {
-    this.slots.fill(undefined);
+    this.all.fill(undefined);
+    this.perThread.clear();
+  }
+
+  /** Forgets the slots of a thread that exited. */
+  forgetThread(tid: number): void {
+    this.perThread.delete(tid);
   }
 
   /** Programs the all-thread slots on a newly created thread. */
   async applyToThread(tid: number): Promise<void> {
-    for (let i = 0; i < this.slots.length; i++) {
-      const use = this.slots[i];
-      if (use && use.tid === undefined) await this.target._setHwDebug(i, use.spec, tid);
+    for (let i = 0; i < this.all.length; i++) {
+      const use = this.all[i];
+      if (use) await this.target._setHwDebug(i, use.spec, tid);
     }
   }
 
   /** Runs `fn` with one slot disabled on one thread (to step past an execute breakpoint). */
   async withSlotDisabled(tid: number, slot: number, fn: () => Promise<StopEvent[]>): Promise<StopEvent[]> {
-    const use = this.slots[slot];
+    const use = this.useOf(slot, tid);
     if (!use) return fn();
     await this.target._setHwDebug(slot, null, tid);
     try {
       return await fn();
     } finally {
-      if (this.slots[slot] === use) await this.target._setHwDebug(slot, use.spec, tid);
+      if (this.useOf(slot, tid) === use) await this.target._setHwDebug(slot, use.spec, tid);
     }
   }
 }

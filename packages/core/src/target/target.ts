@@ -566,6 +566,7 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
       if (ev.kind === 'breakpoint') this.onBreakpoint.set(ev.tid, ev.address);
       if (ev.kind === 'hw-debug' && ev.access === 'exec') this.onHwBreakpoint.set(ev.tid, ev.slot);
       if (ev.kind === 'thread-created') await this.hwSlots.applyToThread(ev.tid);
+      if (ev.kind === 'thread-exited') this.hwSlots.forgetThread(ev.tid);
       if ((ev.kind === 'fork' || ev.kind === 'vfork') && this.forkPolicyValue.follow) await this.adoptChild(ev.childPid, ev.kind === 'vfork');
       if (ev.kind === 'exec') {
         // The new image has neither our breakpoints nor our debug registers.
