@@ -335,3 +335,37 @@ systemTest(test, 'hardware slots are managed per thread: four on one thread do n
     await l.target.close();
   }
 });
+
+systemTest(test, 'step and write-memory actions: post handlers see the pc N instructions later; memory written by a handler is what the program sees', [{ command: 'objdump', package: 'binutils' }], async (t) => {
+  const l = await launch([probed, 'calls', '1']);
+  try {
+    const posts: bigint[] = [];
+    const p = await l.probes.probe('add', { pre: () => ({ action: 'step', count: 3 }), post: async (hit) => void posts.push(await hit.thread.pc()) });
+    await l.target.monitor();
+    const bias = p.points[0]!.module!.bias;
+    const listed = [...run('objdump', ['-d', '--no-show-raw-insn', '--disassemble=add', probed]).matchAll(/^\s+([0-9a-f]+):\s/gm)].map((m) => BigInt(`0x${m[1]}`));
+    const at = listed.indexOf(p.points[0]!.addresses[0]! - bias);
+    t.true(at > 0);
+    t.deepEqual(posts.map((pc) => pc - bias), [listed[at + 3]!]);
+    t.regex(l.output(), /add\(0, 0\) = 0/);
+  } finally {
+    await l.target.close();
+  }
+  const s = await launch([probed, 'skip']);
+  try {
+    await s.probes.probe('main', { pre: () => 'stop' });
+    await s.target.monitor();
+    const [counter] = await s.probes.resolve('side_effects');
+    const address = counter!.watch!.address;
+    await s.probes.probe('side_effect', {
+      pre: async (hit) => {
+        const now = await hit.target.readUnsigned(address, 4);
+        return { action: 'write-memory', address, bytes: Uint8Array.of(Number(now + 10n), 0, 0, 0) };
+      },
+    });
+    await s.target.monitor();
+    t.regex(s.output(), /^side effects 22$/m);
+  } finally {
+    await s.target.close();
+  }
+});
