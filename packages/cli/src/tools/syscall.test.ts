@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemTest } from '@stackdb/test-support';
-import { probeFixture, stackdb, tmpDir } from './test-support/probes.js';
+import { launch, probeFixture, stackdb, tmpDir } from './test-support/probes.js';
 
 /*
  * `stackdb syscall` against strace on the same program: the same calls in
@@ -76,4 +76,32 @@ test('syscall --summary counts calls and errors per system call', (t) => {
   const total = /^\s+(\d+)\s+(\d+) total$/m.exec(r.stdout)!;
   t.true(Number(total[1]) > 20);
   t.is(Number(total[2]), 1);
+});
+
+test('system calls are typed core events, named from the table, and can be iterated', async (t) => {
+  const l = await launch([probed, 'calls', '1']);
+  try {
+    await l.target.requestEvents('syscall');
+    const ac = new AbortController();
+    const names: string[] = [];
+    const exits: bigint[] = [];
+    l.target.on('syscall-exit', ({ name, ret }) => name === 'write' && exits.push(ret));
+    const iterated = (async () => {
+      try {
+        for await (const [e] of l.target.events('syscall-enter', { signal: ac.signal })) names.push(e.name);
+      } catch (err) {
+        if ((err as Error).name !== 'AbortError') throw err;
+      }
+    })();
+    await l.target.monitor();
+    ac.abort();
+    await iterated;
+    t.true(names.includes('openat'));
+    t.is(names.filter((n) => n === 'write').length, 5);
+    t.is(names[names.length - 1], 'exit_group');
+    // Each write returned the length of the line the program printed.
+    t.deepEqual(exits, l.output().split('\n').filter(Boolean).map((line) => BigInt(line.length + 1)));
+  } finally {
+    await l.target.close();
+  }
 });
