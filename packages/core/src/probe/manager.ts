@@ -125,7 +125,7 @@ export class ProbeManager implements StopHandler {
 
   /** One probe on several code addresses (a line with several runs of code, a function and its inlined copies). */
   async breakpoints(addresses: readonly Addr[], handlers: ProbeHandlers, opts: BreakpointOptions & { returns?: boolean; atEntry?: boolean } = {}): Promise<Probe> {
-    if (!addresses.length) throw new ProbeError('ERR_PROBE_POINT', `probe ${opts.name ?? ''} has no address`.replace('  ', ' '));
+    if (!addresses.length) throw new ProbeError('ERR_PROBE_POINT', `${opts.name ? `probe ${opts.name}` : 'a probe'} needs at least one address`);
     const hardware = this.chooseHardware(opts.kind ?? 'auto', addresses.length);
     const probe = new Probe(this, { kind: 'breakpoint', addresses: [...new Set(addresses)], hardware, returns: opts.returns ?? false, atEntry: opts.atEntry ?? false }, handlers, opts);
     await this.attachAll(probe);
@@ -178,7 +178,7 @@ export class ProbeManager implements StopHandler {
    */
   async instructions(entries: readonly Addr[], ranges: readonly (readonly [Addr, Addr])[], handlers: Pick<ProbeHandlers, 'pre'>, opts: BreakpointOptions = {}): Promise<Probe> {
     if (!this.target.capabilities.singleStep) throw new NotSupportedError('single-step', this.target.driver);
-    if (!entries.length || !ranges.length) throw new ProbeError('ERR_PROBE_POINT', `instruction probe ${opts.name ?? ''} has no code`);
+    if (!entries.length || !ranges.length) throw new ProbeError('ERR_PROBE_POINT', `${opts.name ? `instruction probe ${opts.name}` : 'an instruction probe'} needs an entry and code ranges`);
     const hardware = this.chooseHardware(opts.kind ?? 'auto', entries.length);
     const probe = new Probe(this, { kind: 'instructions', addresses: [...new Set(entries)], ranges, hardware }, handlers, opts);
     await this.attachAll(probe);
