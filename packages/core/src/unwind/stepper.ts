@@ -30,7 +30,7 @@ export interface WalkContext {
  */
 export interface FrameStepper {
   readonly name: string;
-  /** Lower runs first. Shipped steppers use 100 (signal), 200 (bottom), 300 (CFI), 400 (frame pointer), 900 (scanner). */
+  /** Lower runs first. Shipped steppers use 100 (signal), 200 (bottom), 300 (CFI), 350 (kernel ORC), 400 (frame pointer), 900 (scanner). */
   readonly priority: number;
   /** Whether this stepper covers the frame's pc at all; absent means everywhere. */
   claims?(frame: Frame, ctx: WalkContext): boolean | Promise<boolean>;

@@ -102,7 +102,8 @@ export class Walker {
         continue;
       }
       if (pc === 0n) return { bottom: true };
-      if (sp <= frame.sp && !frame.isSignalTrampoline) {
+      // Signal and exception frames may switch stacks (sigaltstack, the kernel's entry stacks).
+      if (sp <= frame.sp && !frame.isSignalTrampoline && r.exactPc !== true) {
         lastError = `${stepper.name}: the stack does not progress (sp 0x${sp.toString(16)})`;
         continue;
       }

@@ -18,7 +18,7 @@ const IRET_FRAME_OFFSET = 16n * 8n;
  */
 export class OrcStepper implements FrameStepper {
   readonly name = 'orc';
-  readonly priority = 250;
+  readonly priority = 350;
 
   constructor(private readonly program: ProgramSymbols) {}
 
@@ -58,8 +58,10 @@ export class OrcStepper implements FrameStepper {
       if (orc.spReg === ORC_REG.SP_INDIRECT) sp = add(sp, orc.spOffset)!;
     }
 
+    // ORC tracks only sp and bp: other callee-saved registers are unknown in the caller
+    // (the CFI stepper, tried first where .debug_frame covers the pc, recovers them).
     const caller = new RegisterSet(regs.arch);
-    for (const n of ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15']) caller.set(n, regs.get(n));
+    caller.set('rbp', regs.get('rbp'));
     let exactPc = false;
     let raAt: bigint;
     if (orc.type === 'call') {
@@ -69,6 +71,8 @@ export class OrcStepper implements FrameStepper {
     } else if (orc.type === 'regs') {
       const bytes = await target.read(sp, PT_REGS.length * 8);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // Registers saved on entry from user mode end the kernel stack (as the kernel's unwinder says).
+      if ((dv.getBigUint64(17 * 8, true) & 3n) === 3n) return { status: 'bottom' };
       PT_REGS.forEach((n, i) => caller.set(n, dv.getBigUint64(i * 8, true)));
       raAt = sp + 16n * 8n;
       exactPc = true;

@@ -8,7 +8,7 @@ import { DW_AT, DW_INL, DW_TAG, isCxxLanguage } from '../constants.js';
 import type { AddressRange } from '../lists.js';
 import type { DieId } from '../unit.js';
 import { bigAttr, childrenOf, flagAttr, inheritedAttr, locationOf, numAttr, originOf, rangesOf, refAttr, type Contexts, type DieRef, type Location } from './dies.js';
-import { isSigned, type DwarfType, type EnumType, type FunctionType, type TypeHost } from './types.js';
+import { enumeratorValue, isSigned, type DwarfType, type EnumType, type FunctionType, type TypeHost } from './types.js';
 import type { CompileUnit } from './unit.js';
 
 /** What symbols need from the model that made them. */
@@ -146,7 +146,7 @@ export class EnumeratorSymbol extends SymbolBase {
     return this.host.typeAt(this.enumRef) as EnumType;
   }
   get value(): bigint {
-    return bigAttr(this.ref.die.attr(DW_AT.const_value), isSigned(this.type)) ?? 0n;
+    return enumeratorValue(this.ref.die.attr(DW_AT.const_value), isSigned(this.type), this.type.size);
   }
 }
 

@@ -326,7 +326,7 @@ export class EnumType extends TypeBase {
     for (const e of childrenOf(this.ref!)) {
       if (e.die.tag !== DW_TAG.enumerator) continue;
       const v = e.die.attr(DW_AT.const_value);
-      out.push({ name: this.host!.str(e, DW_AT.name) ?? '', value: bigAttr(v, signed) ?? 0n });
+      out.push({ name: this.host!.str(e, DW_AT.name) ?? '', value: enumeratorValue(v, signed, this.size) });
     }
     this.cachedEnumerators = out;
     return out;
@@ -488,4 +488,14 @@ export function isSigned(t: DwarfType): boolean {
     return u ? isSigned(u) : s.enumerators.some((e) => e.value < 0n);
   }
   return false;
+}
+
+/**
+ * An enumerator's value. A DW_FORM_dataN narrower than the enum holds a
+ * non-negative value (gcc writes negative ones as sdata or at full width), so
+ * it is sign-extended only when it is as wide as the enum, as gdb reads it.
+ */
+export function enumeratorValue(v: AttrValue | undefined, signed: boolean, enumSize: number | undefined): bigint {
+  const narrow = v?.kind === 'const' && !v.signed && enumSize !== undefined && v.size < enumSize;
+  return bigAttr(v, signed && !narrow) ?? 0n;
 }
