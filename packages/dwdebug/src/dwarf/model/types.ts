@@ -360,14 +360,14 @@ export class ArrayType extends TypeBase {
     const out: ArrayDimension[] = [];
     for (const c of childrenOf(this.ref!)) {
       if (c.die.tag === DW_TAG.subrange_type) {
-        const lo = bigAttr(c.die.attr(DW_AT.lower_bound), true) ?? 0n;
+        const lo = boundAttr(c.die.attr(DW_AT.lower_bound)) ?? 0n;
         const cnt = c.die.attr(DW_AT.count);
         const up = c.die.attr(DW_AT.upper_bound);
         let count: bigint | undefined;
         if (cnt?.kind === 'const') count = bigAttr(cnt, false);
         else if (up?.kind === 'const') {
           // An upper bound of -1 (all ones) is gcc's way of saying "zero elements" for `a[0]`.
-          const u = bigAttr(up, true)!;
+          const u = boundAttr(up)!;
           count = u - lo + 1n >= 0n ? u - lo + 1n : 0n;
         }
         out.push({ lowerBound: lo, count });
@@ -498,4 +498,13 @@ export function isSigned(t: DwarfType): boolean {
 export function enumeratorValue(v: AttrValue | undefined, signed: boolean, enumSize: number | undefined): bigint {
   const narrow = v?.kind === 'const' && !v.signed && enumSize !== undefined && v.size < enumSize;
   return bigAttr(v, signed && !narrow) ?? 0n;
+}
+
+/**
+ * An array bound. gcc writes bounds in the narrowest DW_FORM_dataN (`short
+ * a[256]` has upper bound 0xff in data1), so narrow forms are unsigned; a
+ * full-width data8 of all ones (gcc's `a[0]`) and sdata are signed.
+ */
+function boundAttr(v: AttrValue | undefined): bigint | undefined {
+  return bigAttr(v, v?.kind === 'const' && v.size === 8);
 }
