@@ -16,7 +16,7 @@ systemTest(test, 'dumpdebuginfo looks symbols, chains, addresses and lines up as
   const gdb = spawnSync('gdb', ['-nx', '-batch', '-ex', 'info address f10', '-ex', 'info line dummy.c:50', '-ex', 'ptype counters.name', exe], { encoding: 'utf8' }).stdout;
   const f10Addr = /Symbol "f10" is a function at address (0x[0-9a-f]+)/.exec(gdb)?.[1];
   t.is(BigInt(f10.symbols[0]!.address!), BigInt(f10Addr!));
-  t.is(chain.type, /type = (.*)/.exec(gdb)?.[1]);
+  t.is(chain.type as string | undefined, /type = (.*)/.exec(gdb)?.[1]);
   const lineAddr = /Line 50 of ".*" starts at address (0x[0-9a-f]+)/.exec(gdb)?.[1];
   t.is(BigInt(line.addresses[0]!.address), BigInt(lineAddr!));
   t.is(line.addresses[0]!.function, 'looper');
