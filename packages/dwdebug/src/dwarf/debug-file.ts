@@ -6,7 +6,7 @@ import { DwarfContext } from './context.js';
 import { buildIndex, type FunctionIndex } from './index/build.js';
 import { defaultCacheDir } from './index/cache.js';
 import type { NameIndex } from './index/name-index.js';
-import { EntryFlag, FnKind, isTypeTag } from './index/scan.js';
+import { EntryFlag, FnKind, isTypeTag, rangeValue } from './index/scan.js';
 import type { AddressRange } from './lists.js';
 import { fileAt, LineFlag, rowAddress, rowFor, sameAddress, type LineTable } from './line.js';
 import { parseLoadOptions, type LoadFlags } from './load-options.js';
@@ -393,7 +393,7 @@ export class DebugFile {
       const secBase = dieId(h.section, 0);
       for (let i = fi.byUnit[3 * ui + 1]!; i < fi.byUnit[3 * ui + 2]!; i++) {
         try {
-          for (const range of this.decodeRanges(ui, f.kind[i]!, f.a[i]!, f.b[i]!)) items.push({ range, value: f.die[i]! - secBase });
+          for (const range of this.decodeRanges(ui, f.kind[i]!, rangeValue(f.a, i), rangeValue(f.b, i))) items.push({ range, value: f.die[i]! - secBase });
         } catch (err) {
           if (!(err instanceof DwarfError)) throw err;
           this.main.errors.push(err);

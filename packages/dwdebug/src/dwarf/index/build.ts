@@ -19,6 +19,7 @@ import { dieIdSection, DieSection, type DieId } from '../unit.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
 import { NameIndex } from './name-index.js';
 import { EntryFlag, type FunctionRanges, type ScanError, type ScanOutput } from './scan.js';
+import { nameStrings } from './strings.js';
 import { runIndexJob, type IndexJob, type IndexSections } from './task.js';
 
 /** Options of {@link buildIndex}. */
@@ -177,7 +178,7 @@ async function scanAll(ctx: DwarfContext, opts: BuildOptions): Promise<BuiltInde
     for (const r of o.roots) ctx.roots[r.unit] = r.root;
     for (const e of o.errors) errors.push(toError(ctx, e));
   }
-  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs), functions: indexFunctions(outputs, units.length), errors };
+  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs, nameStrings(ctx)), functions: indexFunctions(outputs, units.length), errors };
 }
 
 /** Where each unit's function ranges are: the thread output holding them and their span. */
@@ -202,7 +203,7 @@ function indexFunctions(outputs: readonly ScanOutput[], units: number): Function
 
 /** Names of DIEs that refer to a DIE in another unit, resolved now that all units are known. */
 function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], errors: DwarfError[]): ScanOutput {
-  const names: string[] = [];
+  const texts: string[] = [];
   const ids = new Map<string, number>();
   const nameOf: number[] = [];
   const die: number[] = [];
@@ -220,8 +221,8 @@ function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], error
       if (!r) continue;
       let id = ids.get(r.name);
       if (id === undefined) {
-        ids.set(r.name, (id = names.length));
-        names.push(r.name);
+        ids.set(r.name, (id = texts.length));
+        texts.push(r.name);
       }
       nameOf.push(id);
       die.push(p.die);
@@ -230,8 +231,8 @@ function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], error
     }
   }
   return {
-    names, nameOf: Uint32Array.from(nameOf), die: Float64Array.from(die), tag: Uint16Array.from(tag), flags: Uint8Array.from(flags),
+    keys: Float64Array.from(texts, (_, i) => -1 - i), hashes: new Uint32Array(texts.length), texts, nameOf: Uint32Array.from(nameOf), die: Float64Array.from(die), tag: Uint16Array.from(tag), flags: Uint8Array.from(flags),
     declKey: new Uint32Array(die.length), count: die.length, roots: [], pending: [], errors: [],
-    functions: { die: new Float64Array(0), kind: new Uint8Array(0), a: new BigUint64Array(0), b: new BigUint64Array(0), units: new Int32Array(0) },
+    functions: { die: new Float64Array(0), kind: new Uint8Array(0), a: new Uint32Array(0), b: new Uint32Array(0), units: new Int32Array(0) },
   };
 }

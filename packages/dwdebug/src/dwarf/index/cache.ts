@@ -19,9 +19,10 @@ import type { AttrValue } from '../die.js';
 import type { RootInfo } from '../root.js';
 import type { BuiltIndex, FunctionIndex } from './build.js';
 import { NameIndex } from './name-index.js';
+import { nameStrings } from './strings.js';
 
 const MAGIC = 'SDBDWIX1';
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** The default cache directory: `$XDG_CACHE_HOME/stackdb/dwarf-index` or `~/.cache/stackdb/dwarf-index`. */
 export function defaultCacheDir(): string {
@@ -45,17 +46,17 @@ export function cacheKey(ctx: DwarfContext): string | undefined {
 const toJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? { $big: v.toString() } : v);
 const fromJson = (_k: string, v: unknown) => (v && typeof v === 'object' && '$big' in v ? BigInt((v as { $big: string }).$big) : v);
 
-type Arrays = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array | BigUint64Array;
+type Arrays = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /** Writes a built index under its key. Errors are swallowed: a cache is an optimisation. */
 export function writeCache(dir: string, key: string, ctx: DwarfContext, built: BuiltIndex): void {
   try {
     const names = built.index.toArrays();
     const f = built.functions;
-    const arrays: Arrays[] = [new TextEncoder().encode(names.names.join('\0')), names.start, names.die, names.tag, names.flags, f.byUnit];
+    const arrays: Arrays[] = [new TextEncoder().encode(names.texts.join('\0')), names.keys, names.start, names.die, names.tag, names.flags, f.byUnit];
     for (const o of f.outputs) arrays.push(o.die, o.kind, o.a, o.b, o.units);
     const header = Buffer.from(JSON.stringify({
-      key, names: names.names.length, outputs: f.outputs.length, lengths: arrays.map((a) => a.byteLength),
+      key, texts: names.texts.length, outputs: f.outputs.length, lengths: arrays.map((a) => a.byteLength),
       roots: ctx.roots, errors: built.errors.map((e) => ({ code: e.code, message: e.message.replace(/ \([^()]*\)$/, ''), section: e.section, offset: e.offset })),
     }, toJson));
     fs.mkdirSync(dir, { recursive: true });
@@ -102,7 +103,7 @@ export function readCache(dir: string, key: string, ctx: DwarfContext): BuiltInd
     if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) return undefined;
     const hlen = buf.readUInt32LE(8);
     const header = JSON.parse(buf.toString('utf8', 12, 12 + hlen), fromJson) as {
-      key: string; names: number; outputs: number; lengths: number[]; roots: (RootInfo | null)[];
+      key: string; texts: number; outputs: number; lengths: number[]; roots: (RootInfo | null)[];
       errors: { code: string; message: string; section?: string; offset?: number }[];
     };
     if (header.key !== key || header.roots.length !== ctx.units.length) return undefined;
@@ -118,16 +119,17 @@ export function readCache(dir: string, key: string, ctx: DwarfContext): BuiltInd
       pos += len + ((8 - (len % 8)) % 8);
       return make(copy);
     };
-    const nameBytes = take((b) => new Uint8Array(b));
-    const names = header.names ? new TextDecoder().decode(nameBytes).split('\0') : [];
-    if (names.length !== header.names) return undefined;
+    const textBytes = take((b) => new Uint8Array(b));
+    const texts = header.texts ? new TextDecoder().decode(textBytes).split('\0') : [];
+    if (texts.length !== header.texts) return undefined;
     const index = NameIndex.fromArrays({
-      names, start: take((b) => new Uint32Array(b)), die: take((b) => new Float64Array(b)), tag: take((b) => new Uint16Array(b)), flags: take((b) => new Uint8Array(b)),
-    });
+      texts, keys: take((b) => new Float64Array(b)), start: take((b) => new Uint32Array(b)), die: take((b) => new Float64Array(b)), tag: take((b) => new Uint16Array(b)), flags: take((b) => new Uint8Array(b)),
+    }, nameStrings(ctx));
+    if (!index) return undefined;
     const byUnit = take((b) => new Int32Array(b));
     const outputs: FunctionIndex['outputs'][number][] = [];
     for (let i = 0; i < header.outputs; i++) {
-      outputs.push({ die: take((b) => new Float64Array(b)), kind: take((b) => new Uint8Array(b)), a: take((b) => new BigUint64Array(b)), b: take((b) => new BigUint64Array(b)), units: take((b) => new Int32Array(b)) });
+      outputs.push({ die: take((b) => new Float64Array(b)), kind: take((b) => new Uint8Array(b)), a: take((b) => new Uint32Array(b)), b: take((b) => new Uint32Array(b)), units: take((b) => new Int32Array(b)) });
     }
     header.roots.forEach((r, i) => {
       if (r) ctx.roots[i] = r as RootInfo & { lowPc?: AttrValue };

@@ -1,5 +1,7 @@
 import type { DieId } from '../unit.js';
-import { Dedup, type ScanOutput } from './scan.js';
+import { Dedup } from './entries.js';
+import type { ScanOutput } from './scan.js';
+import { NameTable, type NameStrings } from './strings.js';
 
 /** One entry of the name index. */
 export interface IndexEntry {
@@ -9,9 +11,12 @@ export interface IndexEntry {
   readonly flags: number;
 }
 
-/** The arrays a {@link NameIndex} is made of. */
+/** The arrays a {@link NameIndex} is made of (names by key, see strings.ts). */
 export interface NameIndexArrays {
-  readonly names: string[];
+  /** Key of each name id. */
+  readonly keys: Float64Array;
+  /** Names carried as text, for keys -1, -2, … */
+  readonly texts: string[];
   readonly start: Uint32Array;
   readonly die: Float64Array;
   readonly tag: Uint16Array;
@@ -21,12 +26,12 @@ export interface NameIndexArrays {
 /**
  * The global name index of one file: names to DIEs, in flat typed arrays
  * sorted by name id (entries of one name are contiguous, in DIE order). A
- * kernel's index is about 175,000 entries under 140,000 names.
+ * kernel's index is about 175,000 entries under 140,000 names. Names are
+ * found by the hash of their bytes and decoded only when listed.
  */
 export class NameIndex {
   private constructor(
-    private readonly names: string[],
-    private readonly byName: Map<string, number>,
+    private readonly names: NameTable,
     private readonly start: Uint32Array,
     private readonly die: Float64Array,
     private readonly tag: Uint16Array,
@@ -35,19 +40,27 @@ export class NameIndex {
 
   /** The index's arrays, for the on-disk cache. */
   toArrays(): NameIndexArrays {
-    return { names: this.names, start: this.start, die: this.die, tag: this.tag, flags: this.flags };
+    return { keys: this.names.keys.slice(0, this.names.size), texts: this.names.texts, start: this.start, die: this.die, tag: this.tag, flags: this.flags };
   }
 
-  /** Rebuilds an index from {@link NameIndex.toArrays}. */
-  static fromArrays(a: NameIndexArrays): NameIndex {
-    const byName = new Map<string, number>();
-    a.names.forEach((n, i) => byName.set(n, i));
-    return new NameIndex(a.names, byName, a.start, a.die, a.tag, a.flags);
+  /**
+   * Rebuilds an index from {@link NameIndex.toArrays} over the same string
+   * sections; undefined when the arrays do not fit them.
+   */
+  static fromArrays(a: NameIndexArrays, strings: NameStrings): NameIndex | undefined {
+    const table = new NameTable(strings, a.keys.length);
+    for (let i = 0; i < a.keys.length; i++) {
+      const key = a.keys[i]!;
+      const id = key < 0 ? table.idOfText(a.texts[-key - 1] ?? '') : table.idOfKey(key);
+      if (id !== i) return undefined;
+    }
+    if (a.start.length !== a.keys.length + 1) return undefined;
+    return new NameIndex(table, a.start, a.die, a.tag, a.flags);
   }
 
   /** Number of distinct names. */
   get nameCount(): number {
-    return this.names.length;
+    return this.names.size;
   }
 
   /** Number of entries. */
@@ -57,8 +70,8 @@ export class NameIndex {
 
   /** The entries filed under an exact name. */
   lookup(name: string): IndexEntry[] {
-    const id = this.byName.get(name);
-    if (id === undefined) return [];
+    const id = this.names.lookup(name);
+    if (id < 0) return [];
     const out: IndexEntry[] = [];
     for (let i = this.start[id]!; i < this.start[id + 1]!; i++) out.push({ die: this.die[i]! as DieId, tag: this.tag[i]!, flags: this.flags[i]! });
     return out;
@@ -66,62 +79,34 @@ export class NameIndex {
 
   /** Every (name, entry), in name-id order. */
   *entries(): Generator<[string, IndexEntry]> {
-    for (let id = 0; id < this.names.length; id++) {
-      for (let i = this.start[id]!; i < this.start[id + 1]!; i++) yield [this.names[id]!, { die: this.die[i]! as DieId, tag: this.tag[i]!, flags: this.flags[i]! }];
+    for (let id = 0; id < this.names.size; id++) {
+      if (this.start[id] === this.start[id + 1]) continue;
+      const name = this.names.text(id);
+      for (let i = this.start[id]!; i < this.start[id + 1]!; i++) yield [name, { die: this.die[i]! as DieId, tag: this.tag[i]!, flags: this.flags[i]! }];
     }
   }
 
   /**
-   * Merges per-thread scan outputs: names are unified, the cross-thread
-   * duplicates the per-thread dedup could not see are dropped with the same
-   * rules, and the entries are laid out by name (a counting sort).
+   * Merges per-thread scan outputs: names are unified by their bytes, the
+   * duplicates the per-thread dedup could not see (across threads, or a name
+   * both inline and in a string section) are dropped with the same rules,
+   * and the entries are laid out by name (a counting sort).
    */
-  static merge(outputs: readonly ScanOutput[]): NameIndex {
-    const names: string[] = [];
-    const byName = new Map<string, number>();
-    const dedup = new Dedup();
+  static merge(outputs: readonly ScanOutput[], strings: NameStrings): NameIndex {
     let total = 0;
-    for (const o of outputs) total += o.count;
+    let names = 0;
+    for (const o of outputs) {
+      total += o.count;
+      names += o.keys.length;
+    }
+    const table = new NameTable(strings, outputs.length === 1 ? names : names >> 1);
     const gid = new Uint32Array(total);
     const die = new Float64Array(total);
     const tag = new Uint16Array(total);
     const flags = new Uint8Array(total);
-    let n = 0;
-    for (const o of outputs) {
-      const remap = new Int32Array(o.names.length).fill(-1);
-      for (let i = 0; i < o.count; i++) {
-        const local = o.nameOf[i]!;
-        let g = remap[local]!;
-        if (g < 0) {
-          const s = o.names[local]!;
-          const known = byName.get(s);
-          if (known === undefined) {
-            g = names.length;
-            names.push(s);
-            byName.set(s, g);
-          } else g = known;
-          remap[local] = g;
-        }
-        if (outputs.length > 1 && !dedup.keep(g, o.tag[i]!, o.flags[i]!, o.declKey[i]!)) continue;
-        gid[n] = g;
-        die[n] = o.die[i]!;
-        tag[n] = o.tag[i]!;
-        flags[n] = o.flags[i]!;
-        n++;
-      }
-    }
-    // Counting sort by name id, then DIE order within a name (threads finish units in any order).
-    const start = new Uint32Array(names.length + 1);
-    for (let i = 0; i < n; i++) start[gid[i]! + 1]!++;
-    for (let i = 0; i < names.length; i++) start[i + 1]! += start[i]!;
-    const fill = start.slice(0, names.length);
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[fill[gid[i]!]!++] = i;
-    for (let id = 0; id < names.length; id++) {
-      const a = start[id]!;
-      const b = start[id + 1]!;
-      if (b - a > 1) order.subarray(a, b).sort((x, y) => die[x]! - die[y]!);
-    }
+    const n = gather(outputs, table, gid, die, tag, flags);
+    const start = new Uint32Array(table.size + 1);
+    const order = sortByName(gid, die, n, start);
     const sd = new Float64Array(n);
     const st = new Uint16Array(n);
     const sf = new Uint8Array(n);
@@ -131,6 +116,67 @@ export class NameIndex {
       st[i] = tag[k]!;
       sf[i] = flags[k]!;
     }
-    return new NameIndex(names, byName, start, sd, st, sf);
+    return new NameIndex(table, start, sd, st, sf);
   }
+}
+
+/**
+ * Copies the entries of all outputs, giving names global ids and dropping
+ * duplicates; returns how many were kept. Entries are taken in the order the
+ * threads scanned them (the first of a set of duplicates is kept).
+ */
+function gather(outputs: readonly ScanOutput[], table: NameTable, gid: Uint32Array, die: Float64Array, tag: Uint16Array, flags: Uint8Array): number {
+  const dedup = new Dedup();
+  let n = 0;
+  for (const o of outputs) {
+    const remap = new Int32Array(o.keys.length).fill(-2);
+    for (let i = 0; i < o.count; i++) {
+      const local = o.nameOf[i]!;
+      let g = remap[local]!;
+      if (g === -2) {
+        const key = o.keys[local]!;
+        g = key < 0 ? table.idOfText(o.texts[-key - 1]!) : table.idOfKey(key, o.hashes[local]!);
+        remap[local] = g;
+      }
+      if (g < 0 || !dedup.keep(g, o.tag[i]!, o.flags[i]!, o.declKey[i]!)) continue;
+      gid[n] = g;
+      die[n] = o.die[i]!;
+      tag[n] = o.tag[i]!;
+      flags[n] = o.flags[i]!;
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Orders entries by name id (a stable counting sort: `start` receives each
+ * name's first position), then by DIE within a name: most names have one
+ * entry, and a name's few are sorted by insertion (a long run by sort()).
+ */
+function sortByName(gid: Uint32Array, die: Float64Array, n: number, start: Uint32Array): Uint32Array {
+  const count = start.length - 1;
+  for (let i = 0; i < n; i++) start[gid[i]! + 1]!++;
+  for (let i = 0; i < count; i++) start[i + 1]! += start[i]!;
+  const fill = start.slice(0, count);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[fill[gid[i]!]!++] = i;
+  for (let id = 0; id < count; id++) {
+    const a = start[id]!;
+    const b = start[id + 1]!;
+    if (b - a > 32) {
+      order.subarray(a, b).sort((x, y) => die[x]! - die[y]!);
+      continue;
+    }
+    for (let i = a + 1; i < b; i++) {
+      const x = order[i]!;
+      let j = i - 1;
+      while (j >= a && die[order[j]!]! > die[x]!) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = x;
+    }
+  }
+  return order;
 }

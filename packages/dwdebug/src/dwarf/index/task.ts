@@ -1,6 +1,4 @@
-import { parseAbbrevTable, type AbbrevTable } from '../abbrev.js';
-import { parseAt } from '../window.js';
-import { FileReader, sectionFromSpec, type SectionData, type SectionSpec } from '../source.js';
+import { FileReader, memorySection, sectionFromSpec, type SectionData, type SectionSpec } from '../source.js';
 import { DieSection, type UnitHeader } from '../unit.js';
 import { Scanner, type ScanOutput } from './scan.js';
 
@@ -33,6 +31,9 @@ export interface IndexJob {
   readonly next?: Int32Array;
 }
 
+/** `.debug_abbrev` sections up to this size are read whole (a kernel's is 5.5 MB); larger ones a window per unit. */
+const ABBREV_WHOLE_BYTES = 64 * 1024 * 1024;
+
 /** Runs an index job and returns what the scanner found. */
 export function runIndexJob(job: IndexJob): ScanOutput {
   const readers = new Map<string, FileReader>();
@@ -40,12 +41,12 @@ export function runIndexJob(job: IndexJob): ScanOutput {
   try {
     const info = sec(job.sections.info);
     const types = sec(job.sections.types);
-    const abbrev = sec(job.sections.abbrev);
+    let abbrev = sec(job.sections.abbrev);
+    if (abbrev && !abbrev.inMemory && abbrev.size <= ABBREV_WHOLE_BYTES) abbrev = memorySection(abbrev.name, abbrev.all());
     const whole = (s: SectionSpec | undefined) => sec(s)?.all();
     const scanner = new Scanner(job.file, job.littleEndian, {
       str: whole(job.sections.str), lineStr: whole(job.sections.lineStr), strOffsets: whole(job.sections.strOffsets), supStr: whole(job.sections.supStr),
-    }, sec(job.sections.line));
-    const tables = new Map<number, AbbrevTable>();
+    }, sec(job.sections.line), abbrev);
     // One buffer for every unit read from a file: a kernel's 174 MB would otherwise churn the heap.
     let buffer = new Uint8Array(1 << 20);
     for (;;) {
@@ -61,19 +62,7 @@ export function runIndexJob(job: IndexJob): ScanOutput {
     function scanOne(ui: number): void {
       const h = job.units[ui]!;
       const data = h.section === DieSection.types ? types : info;
-      if (!data || !abbrev) return;
-      let table = tables.get(h.abbrevOffset);
-      if (!table) {
-        // Each unit's table is read by itself: no thread holds all of .debug_abbrev.
-        const { value, reader } = parseAt(abbrev, h.abbrevOffset, job.file, job.littleEndian, (r) => parseAbbrevTable(r, h.abbrevOffset), 16384);
-        if (reader.error) {
-          scanner.recordError(ui, reader.error);
-          return;
-        }
-        table = value;
-        if (tables.size >= 16) tables.delete(tables.keys().next().value!);
-        tables.set(h.abbrevOffset, table);
-      }
+      if (!data) return;
       const len = h.end - h.offset;
       let bytes: Uint8Array;
       if (data.inMemory) bytes = data.read(h.offset, len);
@@ -81,7 +70,7 @@ export function runIndexJob(job: IndexJob): ScanOutput {
         if (buffer.length < len) buffer = new Uint8Array(Math.max(len, buffer.length * 2));
         bytes = data.readInto(h.offset, len, buffer);
       }
-      scanner.scanUnit(ui, h, bytes, h.offset, table, data.name);
+      scanner.scanUnit(ui, h, bytes, h.offset, data.name);
     }
   } finally {
     for (const r of readers.values()) r.close();

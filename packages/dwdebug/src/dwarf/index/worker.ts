@@ -8,9 +8,9 @@ import { runIndexJob, type IndexJob } from './task.js';
 const job = workerData as IndexJob;
 try {
   const out = runIndexJob(job);
-    // The arrays were made by slice(), so they own plain ArrayBuffers.
+  // The arrays were made by slice(), so they own plain ArrayBuffers.
   const f = out.functions;
-  const buffers = [out.nameOf, out.die, out.tag, out.flags, out.declKey, f.die, f.kind, f.a, f.b, f.units].map((a) => a.buffer as ArrayBuffer);
+  const buffers = [out.keys, out.hashes, out.nameOf, out.die, out.tag, out.flags, out.declKey, f.die, f.kind, f.a, f.b, f.units].map((a) => a.buffer as ArrayBuffer);
   parentPort!.postMessage({ ok: true, out }, buffers);
 } catch (err) {
   const e = err as { code?: string; message?: string; section?: string; offset?: number; file?: string };
