@@ -35,8 +35,16 @@ test('the same probe hit concurrently by 8 threads: no hit is lost', async (t) =
         perArg.set(id, (perArg.get(id) ?? 0) + 1);
       },
     });
+    // Thread filters by parent: every worker was created by the main thread.
+    const pid = (l.target as Target & { pid: number }).pid;
+    let children = 0;
+    let others = 0;
+    await l.probes.probe('hit', { pre: () => void children++ }, { threads: { parent: pid } });
+    await l.probes.probe('hit', { pre: () => void others++ }, { threads: { parent: pid + 100000 } });
     const r = await l.target.monitor();
     t.deepEqual(r.status, { code: 0 });
+    t.is(children, 8 * 300);
+    t.is(others, 0);
     const printed = Number(/^calls (\d+)$/m.exec(l.output())![1]);
     t.is(printed, 8 * 300);
     t.is([...perThread.values()].reduce((a, b) => a + b, 0), printed);
