@@ -20,46 +20,50 @@ import { AbbrevTable } from '../abbrev.js';
 import { DW_AT, DW_FORM, DW_TAG } from '../constants.js';
 import type { UnitHeader } from '../unit.js';
 
-// Operations. Each is followed by one argument in the ops array. The common
-// shapes of gcc and clang output (4-byte strp names and sibling refs, 1- and
-// 2-byte decl_file/decl_line) have operations of their own.
+// Operations. Each is followed by one argument in the ops array. The ones gcc
+// and clang emit for nearly every DIE (4-byte strp names and sibling refs,
+// 1- and 2-byte decl_file/decl_line, code ranges) come first and are run by
+// the scanner's main loop; the rest (16 and up) by a separate function, so
+// the hot loop stays small and is never deoptimized by a rare form.
 export const OP_END = 0;
 export const OP_SKIP = 1; // arg: byte count
 export const OP_LEB = 2;
-export const OP_CSTR = 3;
-export const OP_BLOCK1 = 4;
-export const OP_BLOCK2 = 5;
-export const OP_BLOCK4 = 6;
-export const OP_BLOCKLEB = 7;
-export const OP_NAME_STRP4 = 8;
-export const OP_NAME_STRP = 9; // arg: offset size
-export const OP_NAME_STRING = 10;
-export const OP_NAME_STRX = 11; // arg: 0 = LEB, else byte count
-export const OP_NAME_LINESTRP = 12; // arg: offset size
-export const OP_NAME_SUPSTRP = 13; // arg: offset size
-export const OP_SIB4 = 14;
-export const OP_SIB = 15; // arg: 0 = LEB, else byte count (unit-relative)
-export const OP_SIB_ADDR = 16; // arg: size (section-relative)
-export const OP_DECL_FLAG = 17;
-export const OP_EXT_FLAG = 18;
-export const OP_REF = 19; // spec/origin; arg: 0 = LEB, else byte count (unit-relative)
-export const OP_REF_ADDR = 20; // arg: size (section-relative, same section)
-export const OP_REF_ALT = 21; // arg: size (supplementary)
-export const OP_FILE1 = 22;
-export const OP_FILE = 23; // arg: 0 = LEB, else byte count
-export const OP_LINE1 = 24;
-export const OP_LINE2 = 25;
-export const OP_LINE = 26; // arg: 0 = LEB, else byte count
-export const OP_SLOW = 27; // DW_FORM_indirect: the generic decoder reads the DIE
-export const OP_FILE_IMPLICIT = 28; // arg: the DW_FORM_implicit_const value
-export const OP_LINE_IMPLICIT = 29; // arg: the DW_FORM_implicit_const value
+export const OP_BLOCKLEB = 3;
+export const OP_NAME_STRP4 = 4;
+export const OP_NAME_STRING = 5;
+export const OP_SIB4 = 6;
+export const OP_REF = 7; // spec/origin; arg: 0 = LEB, else byte count (unit-relative)
+export const OP_FILE1 = 8;
+export const OP_LINE1 = 9;
+export const OP_LINE2 = 10;
+export const OP_FILE_IMPLICIT = 11; // arg: the DW_FORM_implicit_const value
+export const OP_LINE_IMPLICIT = 12; // arg: the DW_FORM_implicit_const value
 // Code ranges of subprograms, kept for the address → function map.
-export const OP_LOW_ADDR = 30; // arg: address size
-export const OP_LOW_X = 31; // arg: 0 = LEB, else byte count (an addrx index)
-export const OP_HIGH_CONST = 32; // arg: 0 = LEB, else byte count (a length)
-export const OP_HIGH_ADDR = 33; // arg: address size
-export const OP_HIGH_X = 34; // arg: 0 = LEB, else byte count
-export const OP_RANGES_OFF = 35; // arg: offset size (a section offset)
+export const OP_LOW_ADDR = 13; // arg: address size
+export const OP_HIGH_CONST = 14; // arg: 0 = LEB, else byte count (a length)
+export const OP_RANGES_OFF = 15; // arg: offset size (a section offset)
+/** Operations from here on are rare. */
+export const OP_RARE = 16;
+export const OP_CSTR = 16;
+export const OP_BLOCK1 = 17;
+export const OP_BLOCK2 = 18;
+export const OP_BLOCK4 = 19;
+export const OP_NAME_STRP = 20; // arg: offset size
+export const OP_NAME_STRX = 21; // arg: 0 = LEB, else byte count
+export const OP_NAME_LINESTRP = 22; // arg: offset size
+export const OP_NAME_SUPSTRP = 23; // arg: offset size
+export const OP_SIB = 24; // arg: 0 = LEB, else byte count (unit-relative)
+export const OP_SIB_ADDR = 25; // arg: size (section-relative)
+export const OP_DECL_FLAG = 26;
+export const OP_EXT_FLAG = 27;
+export const OP_REF_ADDR = 28; // arg: size (section-relative, same section)
+export const OP_REF_ALT = 29; // arg: size (supplementary)
+export const OP_FILE = 30; // arg: 0 = LEB, else byte count
+export const OP_LINE = 31; // arg: 0 = LEB, else byte count
+export const OP_SLOW = 32; // DW_FORM_indirect: the generic decoder reads the DIE
+export const OP_LOW_X = 33; // arg: 0 = LEB, else byte count (an addrx index)
+export const OP_HIGH_ADDR = 34; // arg: address size
+export const OP_HIGH_X = 35; // arg: 0 = LEB, else byte count
 export const OP_RANGES_X = 36; // arg: 0 (a rnglistx index, LEB)
 
 // Flags of a compiled abbreviation.
@@ -131,45 +135,57 @@ let next = 0;
 
 /** ULEB128 at `b[p]` (bytes end at `end`); values past 2^53 fail. */
 function uleb(b: Uint8Array, p: number, end: number): number {
+  // Up to four bytes in int32 arithmetic (abbreviation codes, tags, attributes and forms always fit).
   let v = 0;
-  let mul = 1;
-  for (;;) {
+  for (let shift = 0; shift < 28; shift += 7) {
     if (p >= end) {
       next = -1;
       return 0;
     }
     const c = b[p++]!;
-    v += (c & 0x7f) * mul;
+    v |= (c & 0x7f) << shift;
     if (!(c & 0x80)) {
       next = p;
       return v;
     }
-    mul *= 128;
-    if (mul > 2 ** 56) {
+  }
+  let big = v;
+  let mul = 268435456;
+  for (;;) {
+    if (p >= end || mul > 2 ** 49) {
       next = -1;
       return 0;
     }
+    const c = b[p++]!;
+    big += (c & 0x7f) * mul;
+    if (!(c & 0x80)) {
+      next = p;
+      return big;
+    }
+    mul *= 128;
   }
 }
 
 /**
- * SLEB128 as a double: exact below 2^53, which is all the scanner uses (file
- * and line numbers); the root's exact value is read by {@link slebBig}.
+ * SLEB128 at `b[p]`: exact within ±2^27 (the file and line numbers the
+ * scanner uses), a value outside that range when larger (the root's exact
+ * value is read by {@link slebBig}).
  */
 function sleb(b: Uint8Array, p: number, end: number): number {
   let v = 0;
-  let mul = 1;
+  let shift = 0;
   for (let n = 0; ; n++) {
     if (p >= end || n > 10) {
       next = -1;
       return 0;
     }
     const c = b[p++]!;
-    v += (c & 0x7f) * mul;
-    mul *= 128;
+    if (shift < 28) v |= (c & 0x7f) << shift;
+    shift += 7;
     if (!(c & 0x80)) {
       next = p;
-      return c & 0x40 ? v - mul : v;
+      if (shift > 28) return 0x7fffffff + 1;
+      return c & 0x40 ? v - (1 << shift) : v;
     }
   }
 }

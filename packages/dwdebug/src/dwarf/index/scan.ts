@@ -34,7 +34,7 @@ import {
   OP_BLOCK1, OP_BLOCK2, OP_BLOCK4, OP_BLOCKLEB, OP_CSTR, OP_DECL_FLAG, OP_END, OP_EXT_FLAG, OP_FILE, OP_FILE1, OP_FILE_IMPLICIT,
   OP_HIGH_ADDR, OP_HIGH_CONST, OP_HIGH_X, OP_LEB, OP_LINE, OP_LINE1, OP_LINE2, OP_LINE_IMPLICIT, OP_LOW_ADDR, OP_LOW_X,
   OP_NAME_LINESTRP, OP_NAME_STRING, OP_NAME_STRP, OP_NAME_STRP4, OP_NAME_STRX, OP_NAME_SUPSTRP, OP_RANGES_OFF, OP_RANGES_X,
-  OP_REF, OP_REF_ADDR, OP_REF_ALT, OP_SIB, OP_SIB4, OP_SIB_ADDR, OP_SKIP, OP_SLOW,
+  OP_REF, OP_REF_ADDR, OP_REF_ALT, OP_SIB, OP_SIB4, OP_SIB_ADDR, OP_SKIP,
 } from './program.js';
 import { fnvCstring, LINE_STR_KEY, OffsetTable, SUP_STR_KEY, textHash } from './strings.js';
 
@@ -241,6 +241,12 @@ export class Scanner {
   ) {
     // Sized for the names the string section can hold (a kernel's 3.6 MB has 140,000), so it rarely grows.
     this.strIds = new OffsetTable((strings.str?.length ?? 0) / 24);
+  }
+
+  /** The local id of a name at a `.debug_str` offset. */
+  private internStr(offset: number): number {
+    const id = this.strIds.get(offset);
+    return id >= 0 ? id : this.internAt(offset, 0);
   }
 
   /** The local id of a name at a string-section offset; `space` 0 is .debug_str, 1 .debug_line_str, 2 the supplementary file's. */
@@ -538,10 +544,9 @@ export class Scanner {
    */
   private readDie(pos: number, code: number, names: boolean): number {
     const b = this.b;
-    const le = this.littleEndian;
-    const ops = this.ct.ops;
-    const abf = this.ct.flags[code]!;
-    const unitRel = this.h.offset - this.base;
+    const ct = this.ct;
+    const ops = ct.ops;
+    const abf = ct.flags[code]!;
     this.dName = -1;
     this.dSib = -1;
     this.dDecl = (abf & AB_DECL) !== 0;
@@ -550,46 +555,27 @@ export class Scanner {
     this.dFile = -1;
     this.dLine = 0;
     this.dFnKind = 0;
-    for (let p = this.ct.start[code]!; ; p += 2) {
+    if (!this.littleEndian) return this.runBig(pos, ct.start[code]!, names);
+    for (let p = ct.start[code]!; ; p += 2) {
       const op = ops[p]!;
-      if (op === OP_END) return pos;
       const arg = ops[p + 1]!;
       switch (op) {
+        case OP_END: return pos;
         case OP_SKIP: pos += arg; break;
         case OP_LEB: while (b[pos++]! & 0x80 && pos < this.end); break;
-        case OP_NAME_STRP4:
-          if (names) this.dName = this.internAt(le ? (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0 : readUnsigned(b, pos, 4, le), 0);
-          pos += 4;
-          break;
-        case OP_SIB4:
-          this.dSib = unitRel + (le ? (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0 : readUnsigned(b, pos, 4, le));
-          pos += 4;
-          break;
-        case OP_FILE1: this.dFile = b[pos++]!; break;
-        case OP_LINE1: this.dLine = b[pos++]!; break;
-        case OP_LINE2: this.dLine = le ? b[pos]! | (b[pos + 1]! << 8) : (b[pos]! << 8) | b[pos + 1]!; pos += 2; break;
-        case OP_FILE_IMPLICIT: this.dFile = arg; break;
-        case OP_LINE_IMPLICIT: this.dLine = arg; break;
-        case OP_CSTR: {
-          const z = b.indexOf(0, pos);
-          pos = z < 0 || z >= this.end ? this.end + 1 : z + 1;
-          break;
-        }
-        case OP_BLOCK1: pos += 1 + b[pos]!; break;
-        case OP_BLOCK2: pos += 2 + readUnsigned(b, pos, 2, le); break;
-        case OP_BLOCK4: pos += 4 + readUnsigned(b, pos, 4, le); break;
-        case OP_BLOCKLEB: { const n = readUnsigned(b, pos, 0, le); pos += unsignedLength(b, pos, 0) + n; break; }
-        case OP_NAME_STRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 0); pos += arg; break;
-        case OP_NAME_LINESTRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 1); pos += arg; break;
-        case OP_NAME_SUPSTRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 2); pos += arg; break;
-        case OP_NAME_STRX: {
-          if (names) {
-            const off = this.strxOffset(readUnsigned(b, pos, arg, le), this.strOffsetsBase, this.h);
-            if (off !== undefined) this.dName = this.internAt(off, 0);
+        case OP_BLOCKLEB: {
+          let n = b[pos++]!;
+          if (n & 0x80) {
+            n = readUnsigned(b, pos - 1, 0, true);
+            pos += unsignedLength(b, pos - 1, 0) - 1;
           }
-          pos += unsignedLength(b, pos, arg);
+          pos += n;
           break;
         }
+        case OP_NAME_STRP4:
+          if (names) this.dName = this.internStr((b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0);
+          pos += 4;
+          break;
         case OP_NAME_STRING: {
           const z = b.indexOf(0, pos);
           if (z < 0 || z >= this.end) pos = this.end + 1;
@@ -599,24 +585,108 @@ export class Scanner {
           }
           break;
         }
-        case OP_SIB: this.dSib = unitRel + readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
-        case OP_SIB_ADDR: this.dSib = readUnsigned(b, pos, arg, le) - this.base; pos += arg; break;
-        case OP_DECL_FLAG: this.dDecl = b[pos++] !== 0; break;
-        case OP_EXT_FLAG: this.dExt = b[pos++] !== 0; break;
-        case OP_REF: this.dRef = this.h.offset + readUnsigned(b, pos, arg, le); this.dRefKind = 0; pos += unsignedLength(b, pos, arg); break;
-        case OP_REF_ADDR: this.dRef = readUnsigned(b, pos, arg, le); this.dRefKind = 1; pos += arg; break;
-        case OP_REF_ALT: this.dRef = readUnsigned(b, pos, arg, le); this.dRefKind = 2; pos += arg; break;
-        case OP_FILE: this.dFile = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
-        case OP_LINE: this.dLine = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
+        case OP_SIB4:
+          this.dSib = this.h.offset - this.base + ((b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0);
+          pos += 4;
+          break;
+        case OP_REF:
+          this.dRef = this.h.offset + readUnsigned(b, pos, arg, true);
+          this.dRefKind = 0;
+          pos += unsignedLength(b, pos, arg);
+          break;
+        case OP_FILE1: this.dFile = b[pos++]!; break;
+        case OP_LINE1: this.dLine = b[pos++]!; break;
+        case OP_LINE2: this.dLine = b[pos]! | (b[pos + 1]! << 8); pos += 2; break;
+        case OP_FILE_IMPLICIT: this.dFile = arg; break;
+        case OP_LINE_IMPLICIT: this.dLine = arg; break;
         case OP_LOW_ADDR: this.dFnKind |= FnKind.lowAddr; this.dLowPos = pos; pos += arg; break;
-        case OP_LOW_X: this.dFnKind |= FnKind.lowX; this.dLowVal = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
-        case OP_HIGH_CONST: this.dFnKind |= FnKind.highLen; this.dHighVal = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
-        case OP_HIGH_ADDR: this.dFnKind |= FnKind.highAddr; this.dHighPos = pos; pos += arg; break;
-        case OP_HIGH_X: this.dFnKind |= FnKind.highX; this.dHighVal = readUnsigned(b, pos, arg, le); pos += unsignedLength(b, pos, arg); break;
-        case OP_RANGES_OFF: this.dFnKind |= FnKind.rangesOff; this.dRanges = readUnsigned(b, pos, arg, le); pos += arg; break;
-        case OP_RANGES_X: this.dFnKind |= FnKind.rangesX; this.dRanges = readUnsigned(b, pos, 0, le); pos += unsignedLength(b, pos, 0); break;
-        case OP_SLOW: return -1;
+        case OP_HIGH_CONST:
+          this.dFnKind |= FnKind.highLen;
+          this.dHighVal = readUnsigned(b, pos, arg, true);
+          pos += unsignedLength(b, pos, arg);
+          break;
+        case OP_RANGES_OFF:
+          this.dFnKind |= FnKind.rangesOff;
+          this.dRanges = readUnsigned(b, pos, arg, true);
+          pos += arg;
+          break;
+        default:
+          pos = this.rareOp(op, arg, pos, names);
+          if (pos < 0) return -1;
       }
+    }
+  }
+
+  /** readDie's loop for big-endian files: every operation through {@link rareOp}'s general decoding. */
+  private runBig(pos: number, start: number, names: boolean): number {
+    const ops = this.ct.ops;
+    for (let p = start; ; p += 2) {
+      const op = ops[p]!;
+      if (op === OP_END) return pos;
+      pos = this.rareOp(op, ops[p + 1]!, pos, names);
+      if (pos < 0) return -1;
+    }
+  }
+
+  /**
+   * One operation of any kind, in either byte order: the rare ones for
+   * readDie, all of them for big-endian files. Returns the new position, -1
+   * for a DIE the generic decoder must read.
+   */
+  private rareOp(op: number, arg: number, pos: number, names: boolean): number {
+    const b = this.b;
+    const le = this.littleEndian;
+    switch (op) {
+      case OP_SKIP: return pos + arg;
+      case OP_LEB: return pos + unsignedLength(b, pos, 0);
+      case OP_CSTR: {
+        const z = b.indexOf(0, pos);
+        return z < 0 || z >= this.end ? this.end + 1 : z + 1;
+      }
+      case OP_BLOCK1: return pos + 1 + b[pos]!;
+      case OP_BLOCK2: return pos + 2 + readUnsigned(b, pos, 2, le);
+      case OP_BLOCK4: return pos + 4 + readUnsigned(b, pos, 4, le);
+      case OP_BLOCKLEB: return pos + unsignedLength(b, pos, 0) + readUnsigned(b, pos, 0, le);
+      case OP_NAME_STRP4: if (names) this.dName = this.internStr(readUnsigned(b, pos, 4, le)); return pos + 4;
+      case OP_NAME_STRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 0); return pos + arg;
+      case OP_NAME_LINESTRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 1); return pos + arg;
+      case OP_NAME_SUPSTRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 2); return pos + arg;
+      case OP_NAME_STRX: {
+        if (names) {
+          const off = this.strxOffset(readUnsigned(b, pos, arg, le), this.strOffsetsBase, this.h);
+          if (off !== undefined) this.dName = this.internAt(off, 0);
+        }
+        return pos + unsignedLength(b, pos, arg);
+      }
+      case OP_NAME_STRING: {
+        const z = b.indexOf(0, pos);
+        if (z < 0 || z >= this.end) return this.end + 1;
+        if (names) this.dName = this.internInline(b, pos, z);
+        return z + 1;
+      }
+      case OP_SIB4: this.dSib = this.h.offset - this.base + readUnsigned(b, pos, 4, le); return pos + 4;
+      case OP_SIB: this.dSib = this.h.offset - this.base + readUnsigned(b, pos, arg, le); return pos + unsignedLength(b, pos, arg);
+      case OP_SIB_ADDR: this.dSib = readUnsigned(b, pos, arg, le) - this.base; return pos + arg;
+      case OP_DECL_FLAG: this.dDecl = b[pos] !== 0; return pos + 1;
+      case OP_EXT_FLAG: this.dExt = b[pos] !== 0; return pos + 1;
+      case OP_REF: this.dRef = this.h.offset + readUnsigned(b, pos, arg, le); this.dRefKind = 0; return pos + unsignedLength(b, pos, arg);
+      case OP_REF_ADDR: this.dRef = readUnsigned(b, pos, arg, le); this.dRefKind = 1; return pos + arg;
+      case OP_REF_ALT: this.dRef = readUnsigned(b, pos, arg, le); this.dRefKind = 2; return pos + arg;
+      case OP_FILE1: this.dFile = b[pos]!; return pos + 1;
+      case OP_LINE1: this.dLine = b[pos]!; return pos + 1;
+      case OP_LINE2: this.dLine = readUnsigned(b, pos, 2, le); return pos + 2;
+      case OP_FILE: this.dFile = readUnsigned(b, pos, arg, le); return pos + unsignedLength(b, pos, arg);
+      case OP_LINE: this.dLine = readUnsigned(b, pos, arg, le); return pos + unsignedLength(b, pos, arg);
+      case OP_FILE_IMPLICIT: this.dFile = arg; return pos;
+      case OP_LINE_IMPLICIT: this.dLine = arg; return pos;
+      case OP_LOW_ADDR: this.dFnKind |= FnKind.lowAddr; this.dLowPos = pos; return pos + arg;
+      case OP_LOW_X: this.dFnKind |= FnKind.lowX; this.dLowVal = readUnsigned(b, pos, arg, le); return pos + unsignedLength(b, pos, arg);
+      case OP_HIGH_CONST: this.dFnKind |= FnKind.highLen; this.dHighVal = readUnsigned(b, pos, arg, le); return pos + unsignedLength(b, pos, arg);
+      case OP_HIGH_ADDR: this.dFnKind |= FnKind.highAddr; this.dHighPos = pos; return pos + arg;
+      case OP_HIGH_X: this.dFnKind |= FnKind.highX; this.dHighVal = readUnsigned(b, pos, arg, le); return pos + unsignedLength(b, pos, arg);
+      case OP_RANGES_OFF: this.dFnKind |= FnKind.rangesOff; this.dRanges = readUnsigned(b, pos, arg, le); return pos + arg;
+      case OP_RANGES_X: this.dFnKind |= FnKind.rangesX; this.dRanges = readUnsigned(b, pos, 0, le); return pos + unsignedLength(b, pos, 0);
+      default: return -1; // OP_SLOW
     }
   }
 
@@ -741,25 +811,20 @@ export class Scanner {
         return;
       }
       const hasChildren = (abf & AB_CHILDREN) !== 0;
-      const fixed = abFixed[code]!;
-      if (fixed >= 0) {
-        // Nothing to capture: not even a sibling.
-        pos += fixed;
-        if (!(abf & AB_INTERESTING)) {
-          if (hasChildren) {
-            pos = this.skipChildren(pos, dr);
-            if (pos < 0) return cannotSkip(dieStart);
-          }
-          continue;
+      if (!(abf & AB_INTERESTING) && abFixed[code]! >= 0) {
+        // Nothing to capture, not even a sibling.
+        pos += abFixed[code]!;
+        if (hasChildren) {
+          pos = this.skipChildren(pos, dr);
+          if (pos < 0) return cannotSkip(dieStart);
         }
-        this.readDie(pos, code, false);
-      } else {
-        pos = this.readDie(pos, code, (abf & AB_INTERESTING) !== 0);
-        if (pos < 0) pos = this.readDieGeneric(dr(), dieStart, (abf & AB_INTERESTING) !== 0);
-        if (pos < 0) {
-          this.fail(unitIndex, dr()?.error, 'malformed DIE', base + dieStart, sectionName);
-          return;
-        }
+        continue;
+      }
+      pos = this.readDie(pos, code, (abf & AB_INTERESTING) !== 0);
+      if (pos < 0) pos = this.readDieGeneric(dr(), dieStart, (abf & AB_INTERESTING) !== 0);
+      if (pos < 0) {
+        this.fail(unitIndex, dr()?.error, 'malformed DIE', base + dieStart, sectionName);
+        return;
       }
       if (pos > end) {
         bad('DIE runs past the end of its unit', dieStart);
