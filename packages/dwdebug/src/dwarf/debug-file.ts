@@ -3,15 +3,17 @@ import type { DwarfSections } from '../sections.js';
 import { parseAranges } from './aranges.js';
 import { DW_TAG } from './constants.js';
 import { DwarfContext } from './context.js';
-import { buildIndex, type FunctionIndex } from './index/build.js';
+import { buildIndex } from './index/build.js';
 import { defaultCacheDir } from './index/cache.js';
+import type { MatchWant } from './index/match.js';
 import type { NameIndex } from './index/name-index.js';
-import { EntryFlag, FnKind, isTypeTag, rangeValue } from './index/scan.js';
+import { ContextNames } from './index/names.js';
+import { EntryFlag, FnKind, isTypeTag, rangeValue, Scanner, type FunctionRanges } from './index/scan.js';
 import type { AddressRange } from './lists.js';
 import { fileAt, LineFlag, rowAddress, rowFor, sameAddress, type LineTable } from './line.js';
 import { parseLoadOptions, type LoadFlags } from './load-options.js';
 import { IntervalMap } from './model/address-map.js';
-import { dieAt, rangesOf, type DieRef } from './model/dies.js';
+import { dieAt, type DieRef } from './model/dies.js';
 import { Model } from './model/model.js';
 import { FunctionSymbol, InlinedInstance, type DwarfSymbol, type Scope } from './model/symbols.js';
 import { strip, StructType, type DwarfType, type Member } from './model/types.js';
@@ -35,7 +37,17 @@ export interface DebugFileOptions {
    * accepted; its file filters are ignored.
    */
   readonly loadOptions?: readonly string[] | string;
-  /** Worker threads for indexing besides the calling thread; 0 indexes in the calling thread alone. Default: one per idle CPU for large files. */
+  /**
+   * Build the name index during `load` (as `eager`, `strict` and `indexCache` do). By
+   * default it is built when first needed: the first lookups of a name scan
+   * the units for that name alone (a fraction of the index's work), and the
+   * index is built in the calling thread once a few different names were
+   * asked for, or for anything that lists every name ({@link DebugFile.globalNames},
+   * {@link DebugFile.variableAt}, {@link DebugFile.indexStats}).
+   * {@link DebugFile.indexNames} builds it at any time, in worker threads.
+   */
+  readonly indexAtLoad?: boolean;
+  /** Worker threads for index builds at load or by `indexNames()`, besides the calling thread; 0 indexes in the calling thread alone. Default: one per idle CPU for large files. */
   readonly workers?: number;
   /** Throw the first decode error at load instead of keeping what could be read. */
   readonly strict?: boolean;
@@ -109,6 +121,8 @@ export interface ScopedVariable {
 }
 
 const GLOBAL_TAGS = new Set<number>([DW_TAG.subprogram, DW_TAG.variable, DW_TAG.enumerator]);
+const GLOBALS: MatchWant = { types: false, globals: true };
+const TYPES: MatchWant = { types: true, globals: false };
 const TAG_BY_KEYWORD: Record<string, number> = { struct: DW_TAG.structure_type, union: DW_TAG.union_type, enum: DW_TAG.enumeration_type, class: DW_TAG.class_type };
 
 /**
@@ -130,21 +144,36 @@ export class DebugFile {
   private readonly funcTables = new Map<number, IntervalMap>();
   private globalVars: IntervalMap | undefined;
   private globalVarIds: DieId[] = [];
+  private readonly names: ContextNames;
+  private readonly supNames: ContextNames | undefined;
+  /** Scans single units for their function code ranges when no index recorded them. */
+  private functionScanner: Scanner | undefined;
+  private readonly reported = new Set<string>();
 
   private constructor(
     /** @internal */
     readonly main: DwarfContext,
     /** @internal */
     readonly sup: DwarfContext | undefined,
-    private index: NameIndex | undefined,
-    private supIndex: NameIndex | undefined,
-    private functions: FunctionIndex | undefined,
     private readonly loadErrors: DwarfError[],
     /** The load flags in effect. */
     readonly flags: LoadFlags,
     private readonly workers: number | undefined,
+    private readonly cacheDir: string | undefined,
   ) {
-    this.model = new Model({ main, ...(sup ? { sup } : {}) }, { ...(index ? { main: index } : {}), ...(supIndex ? { sup: supIndex } : {}) });
+    const report = (errors: readonly DwarfError[]) => {
+      for (const e of errors) {
+        // A scan for a name and the index build meet the same errors: keep one of each.
+        const key = `${e.code}|${e.section}|${e.offset}|${e.message}`;
+        if (!this.reported.has(key)) {
+          this.reported.add(key);
+          this.loadErrors.push(e);
+        }
+      }
+    };
+    this.names = new ContextNames(main, report, cacheDir);
+    this.supNames = sup ? new ContextNames(sup, report, cacheDir) : undefined;
+    this.model = new Model({ main, ...(sup ? { sup } : {}) }, { main: this.names, ...(this.supNames ? { sup: this.supNames } : {}) });
   }
 
   /** The file the DWARF was read from. */
@@ -153,32 +182,26 @@ export class DebugFile {
   }
 
   /**
-   * Loads a file's DWARF: reads unit headers and builds the name index (in
-   * worker threads for large files). Rejects with {@link DwarfError} for an
-   * unknown load option, or (with `strict`) for corrupt data.
+   * Loads a file's DWARF: reads unit headers and, with `indexAtLoad`,
+   * `eager` or `strict`, builds the name index (in worker threads for large
+   * files). Otherwise the index is built when first needed (see
+   * {@link DebugFileOptions.indexAtLoad}). Rejects with {@link DwarfError}
+   * for an unknown load option, or (with `strict`) for corrupt data.
    */
   static async load(sections: DwarfSections, opts: DebugFileOptions = {}): Promise<DebugFile> {
     const flags = parseLoadOptions(opts.loadOptions, opts.eager);
     const cacheDir = opts.indexCache === true ? defaultCacheDir() : opts.indexCache || undefined;
-    const buildOpts = { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(cacheDir ? { indexCache: cacheDir } : {}) };
     const noDwarf: DwarfSections = { path: sections.path, littleEndian: sections.littleEndian, is64: sections.is64, section: () => undefined };
     const src = flags.noDwarf ? noDwarf : sections;
     const cacheBytes = flags.eager ? Number.MAX_SAFE_INTEGER : opts.unitCacheBytes;
     const ctxOpts = cacheBytes === undefined ? {} : { unitCacheBytes: cacheBytes };
     const sup = src.supplementary ? new DwarfContext(src.supplementary, undefined, ctxOpts, true) : undefined;
     const main = new DwarfContext(src, sup, ctxOpts);
-    const errors: DwarfError[] = [];
-    let index: NameIndex | undefined;
-    let supIndex: NameIndex | undefined;
-    let functions: FunctionIndex | undefined;
+    const f = new DebugFile(main, sup, [], flags, opts.workers, cacheDir);
     if (!flags.headersOnly) {
-      const [a, b] = await Promise.all([buildIndex(main, buildOpts), sup ? buildIndex(sup, buildOpts) : undefined]);
-      index = a.index;
-      supIndex = b?.index;
-      functions = a.functions;
-      errors.push(...a.errors, ...(b?.errors ?? []));
+      // Asking for the on-disk cache is asking for the index: read it, or build and store it.
+      if (opts.indexAtLoad || flags.eager || opts.strict || flags.noDwarf || cacheDir) await f.ensureIndex();
     }
-    const f = new DebugFile(main, sup, index, supIndex, functions, errors, flags, opts.workers);
     if (opts.strict && f.errors.length) throw f.errors[0]!;
     if (flags.allRanges) f.unitIntervals();
     if (flags.eager) f.expandAll();
@@ -187,32 +210,37 @@ export class DebugFile {
   }
 
   private async ensureIndex(): Promise<void> {
-    if (this.index || this.flags.noDwarf) return;
-    const a = await buildIndex(this.main, this.workers === undefined ? {} : { workers: this.workers });
-    const b = this.sup ? await buildIndex(this.sup, this.workers === undefined ? {} : { workers: this.workers }) : undefined;
-    this.index = a.index;
-    this.supIndex = b?.index;
-    this.functions = a.functions;
-    this.funcTables.clear();
-    this.loadErrors.push(...a.errors, ...(b?.errors ?? []));
-    this.model.indexes = { main: a.index, ...(b ? { sup: b.index } : {}) };
+    if (this.names.index && (!this.supNames || this.supNames.index)) return;
+    const opts = { ...(this.workers !== undefined ? { workers: this.workers } : {}), ...(this.cacheDir ? { indexCache: this.cacheDir } : {}) };
+    const [a, b] = await Promise.all([this.names.index ? undefined : buildIndex(this.main, opts), this.sup && !this.supNames!.index ? buildIndex(this.sup, opts) : undefined]);
+    if (a) this.names.setIndex(a);
+    if (b) this.supNames!.setIndex(b);
   }
 
   /**
-   * Builds the name index now if the file was loaded with `CUHEADERS` (which
-   * defers it). Name lookups need it; they throw without it.
+   * Builds the name index now (in worker threads for large files), if it is
+   * not built yet. Files loaded with `CUHEADERS` need this before name
+   * lookups; otherwise lookups build it when they need it, in the calling
+   * thread.
    */
   async indexNames(): Promise<void> {
     await this.ensureIndex();
   }
 
   private requireIndex(): void {
-    if (!this.index && !this.flags.noDwarf) throw new DwarfError('ERR_DWARF_NO_INDEX', 'names are not indexed yet (loaded with CUHEADERS): call indexNames() first', { file: this.path });
+    if (this.flags.headersOnly && !this.names.index) throw new DwarfError('ERR_DWARF_NO_INDEX', 'names are not indexed yet (loaded with CUHEADERS): call indexNames() first', { file: this.path });
   }
 
-  /** Number of names and entries in the index. */
+  /** The name indexes, built now in the calling thread if needed. */
+  private indexes(): NameIndex[] {
+    this.requireIndex();
+    return [this.names.ensureIndex(), ...(this.supNames ? [this.supNames.ensureIndex()] : [])];
+  }
+
+  /** Number of names and entries in the index (which this builds, unless loaded with `CUHEADERS`). */
   get indexStats(): { names: number; entries: number } {
-    return { names: (this.index?.nameCount ?? 0) + (this.supIndex?.nameCount ?? 0), entries: (this.index?.size ?? 0) + (this.supIndex?.size ?? 0) };
+    const idx = this.flags.headersOnly ? [this.names.index, this.supNames?.index].filter((x): x is NameIndex => !!x) : this.indexes();
+    return { names: idx.reduce((n, i) => n + i.nameCount, 0), entries: idx.reduce((n, i) => n + i.size, 0) };
   }
 
   /** Every unit of the file (compile, partial and type units), then those of the supplementary file. */
@@ -254,7 +282,7 @@ export class DebugFile {
    */
   lookupGlobals(name: string): DwarfSymbol[] {
     this.requireIndex();
-    const hits = this.model.lookup(name).filter((h) => GLOBAL_TAGS.has(h.entry.tag));
+    const hits = this.model.lookup(name, GLOBALS).filter((h) => GLOBAL_TAGS.has(h.entry.tag));
     const defs = hits.filter((h) => h.entry.flags & EntryFlag.defined);
     const abstract = hits.filter((h) => !(h.entry.flags & EntryFlag.defined) && h.entry.flags & EntryFlag.abstract);
     const decls = hits.filter((h) => !(h.entry.flags & (EntryFlag.defined | EntryFlag.abstract)));
@@ -280,7 +308,7 @@ export class DebugFile {
     const m = /^\s*(struct|union|enum|class)\s+(.+?)\s*$/.exec(name);
     const tag = m ? TAG_BY_KEYWORD[m[1]!] : undefined;
     const bare = m ? m[2]! : name.trim();
-    const hits = this.model.lookup(bare).filter((h) => isTypeTag(h.entry.tag) && (tag === undefined || h.entry.tag === tag || (tag === DW_TAG.structure_type && h.entry.tag === DW_TAG.class_type)));
+    const hits = this.model.lookup(bare, TYPES).filter((h) => isTypeTag(h.entry.tag) && (tag === undefined || h.entry.tag === tag || (tag === DW_TAG.structure_type && h.entry.tag === DW_TAG.class_type)));
     const defs = hits.filter((h) => !(h.entry.flags & EntryFlag.declaration));
     const chosen = this.flags.keepDecls ? hits : defs.length ? defs : hits;
     // Typedefs and base types before tags, so a bare `size_t` answers with the typedef.
@@ -385,39 +413,46 @@ export class DebugFile {
     let t = this.funcTables.get(ui);
     if (t) return t;
     const items: { range: { start: bigint; end: bigint }; value: number }[] = [];
-    const fi = this.functions;
-    const k = fi ? fi.byUnit[3 * ui]! : -1;
-    if (fi && k >= 0) {
-      const f = fi.outputs[k]!;
-      const h = this.main.units[ui]!;
-      const secBase = dieId(h.section, 0);
-      for (let i = fi.byUnit[3 * ui + 1]!; i < fi.byUnit[3 * ui + 2]!; i++) {
-        try {
-          for (const range of this.decodeRanges(ui, f.kind[i]!, rangeValue(f.a, i), rangeValue(f.b, i))) items.push({ range, value: f.die[i]! - secBase });
-        } catch (err) {
-          if (!(err instanceof DwarfError)) throw err;
-          this.main.errors.push(err);
-        }
+    const fi = this.names.functions;
+    let f: FunctionRanges | undefined;
+    let first = 0;
+    let end = 0;
+    if (fi) {
+      const k = fi.byUnit[3 * ui]!;
+      if (k >= 0) {
+        f = fi.outputs[k]!;
+        first = fi.byUnit[3 * ui + 1]!;
+        end = fi.byUnit[3 * ui + 2]!;
       }
-    } else if (!fi) {
-      const dr = this.main.dies(ui);
-      const root = dr.root();
-      const work = root ? [root] : [];
-      while (work.length) {
-        const parent = work.pop()!;
-        for (const d of dr.children(parent)) {
-          if (d.tag === DW_TAG.subprogram) {
-            for (const range of rangesOf({ ctx: this.main, unit: ui, die: d })) items.push({ range, value: d.offset });
-          } else if (d.tag === DW_TAG.namespace || d.tag === DW_TAG.structure_type || d.tag === DW_TAG.class_type || d.tag === DW_TAG.union_type) {
-            if (d.hasChildren) work.push(d);
-          }
-        }
+    } else {
+      f = this.scanFunctions(ui);
+      end = f?.die.length ?? 0;
+    }
+    const secBase = dieId(this.main.units[ui]!.section, 0);
+    for (let i = first; f && i < end; i++) {
+      try {
+        for (const range of this.decodeRanges(ui, f.kind[i]!, rangeValue(f.a, i), rangeValue(f.b, i))) items.push({ range, value: f.die[i]! - secBase });
+      } catch (err) {
+        if (!(err instanceof DwarfError)) throw err;
+        this.main.errors.push(err);
       }
-      if (dr.error) this.main.errors.push(dr.error);
     }
     t = IntervalMap.build(items);
     this.funcTables.set(ui, t);
     return t;
+  }
+
+  /** One unit's function code ranges, scanned from its bytes (no index recorded them). */
+  private scanFunctions(ui: number): FunctionRanges | undefined {
+    const ctx = this.main;
+    const dr = ctx.dies(ui);
+    const u = dr.unit;
+    this.functionScanner ??= new Scanner(ctx.path, ctx.littleEndian, {
+      str: ctx.section('str')?.all(), lineStr: ctx.section('line_str')?.all(), strOffsets: ctx.section('str_offsets')?.all(),
+    }, undefined, ctx.section('abbrev'), { functionsOnly: true });
+    const { functions, errors } = this.functionScanner.functionsOf(ui, u.header, u.bytes, u.base, u.sectionName);
+    for (const e of errors) this.main.errors.push(new DwarfError(e.code, e.message, { file: ctx.path, ...(e.section ? { section: e.section } : {}), ...(e.offset !== undefined ? { offset: e.offset } : {}) }));
+    return functions;
   }
 
   /** A function's code ranges from the encoding the index scan recorded (see FnKind). */
@@ -538,10 +573,8 @@ export class DebugFile {
    */
   variableAt(addr: bigint): { symbol: DwarfSymbol; offset: bigint } | undefined {
     if (!this.globalVars) {
-      this.requireIndex();
       const items: { range: { start: bigint; end: bigint }; value: number }[] = [];
-      for (const idx of [this.index]) {
-        if (!idx) continue;
+      for (const idx of this.indexes().slice(0, 1)) {
         for (const [, e] of idx.entries()) {
           if (e.tag !== DW_TAG.variable || !(e.flags & EntryFlag.defined)) continue;
           try {
@@ -585,8 +618,7 @@ export class DebugFile {
 
   /** Every global name in the index with what it names (for dumps): name, tag, flags, DIE. */
   *globalNames(): Generator<{ name: string; tag: number; flags: number; die: DieId }> {
-    for (const idx of [this.index, this.supIndex]) {
-      if (!idx) continue;
+    for (const idx of this.indexes()) {
       for (const [name, e] of idx.entries()) yield { name, tag: e.tag, flags: e.flags, die: e.die };
     }
   }

@@ -114,8 +114,9 @@ systemTest(test, 'the on-disk index cache gives the same answers and follows the
 
 systemTest(test, 'indexing in worker threads gives the same index as in the calling thread', cc, async (t) => {
   const file = buildSplit().replace(/dwarf-split$/, 'dwarf-split.debug');
-  const inThread = (await openDebug(file, { workers: 0 })).df;
+  const inThread = (await openDebug(file, { workers: 0, indexAtLoad: true })).df;
   const threaded = (await openDebug(file, { workers: 2 })).df;
+  await threaded.indexNames();
   t.deepEqual(threaded.indexStats, inThread.indexStats);
   t.deepEqual(threaded.errors, []);
   for (const name of ['main', 'helper', 'global_outer', 'GREEN']) {
@@ -147,4 +148,22 @@ systemTest(test, "the seed's load options: CUHEADERS, FULLSYM/eager, NODWARF, KE
   t.is((await openDebug(file, { loadOptions: ['NODWARF'] })).df.units().length, 0);
   const keep = (await openDebug(file, { loadOptions: ['KEEPDECLS', 'REDUCETYPES'] })).df;
   t.deepEqual(keep.lookupGlobals('shared_counter').map((s) => s.declaration).sort(), [false, true]);
+});
+
+systemTest(test, 'lookups before the index is built (scans for one name) answer as the index does', cc, async (t) => {
+  // C with a dwz supplementary file, C++ with namespaces, classes and out-of-line members, and a plain C program.
+  for (const file of [buildDwz(), buildCxx(), buildSplit().replace(/dwarf-split$/, 'dwarf-split.debug')]) {
+    const indexed = (await openDebug(file, { indexAtLoad: true })).df;
+    const names = [...new Set([...indexed.globalNames()].map((g) => g.name))];
+    t.true(names.length > 10, file);
+    const ids = (syms: readonly { id?: number }[]) => syms.map((s) => s.id);
+    const lazy = async () => (await openDebug(file)).df;
+    for (const name of names) {
+      const a = await lazy();
+      t.deepEqual(ids(a.lookupGlobals(name)), ids(indexed.lookupGlobals(name)), `globals ${name} in ${file}`);
+      const b = await lazy();
+      t.deepEqual(ids(b.lookupTypes(name)), ids(indexed.lookupTypes(name)), `types ${name} in ${file}`);
+    }
+    for (const name of ['no_such_name', 'i', '']) t.deepEqual(ids((await lazy()).lookupGlobals(name)), ids(indexed.lookupGlobals(name)), name);
+  }
 });

@@ -15,9 +15,11 @@ import { DwarfError } from '../../errors.js';
 import type { DwarfContext, SectionKey } from '../context.js';
 import { DW_AT } from '../constants.js';
 import type { SectionSpec } from '../source.js';
-import { dieIdSection, DieSection, type DieId } from '../unit.js';
+import { dieIdSection, DieSection, type DieId, type UnitHeader } from '../unit.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
-import { NameIndex } from './name-index.js';
+import { Dedup } from './entries.js';
+import type { MatchWant } from './match.js';
+import { NameIndex, type IndexEntry } from './name-index.js';
 import { EntryFlag, type FunctionRanges, type ScanError, type ScanOutput } from './scan.js';
 import { nameStrings } from './strings.js';
 import { runIndexJob, type IndexJob, type IndexSections } from './task.js';
@@ -155,12 +157,29 @@ export async function buildIndex(ctx: DwarfContext, opts: BuildOptions = {}): Pr
   return built;
 }
 
-async function scanAll(ctx: DwarfContext, opts: BuildOptions): Promise<BuiltIndex> {
+/** {@link buildIndex} in the calling thread, synchronously (for lookups that find no index yet). */
+export function buildIndexSync(ctx: DwarfContext, opts: { indexCache?: string } = {}): BuiltIndex {
+  const key = opts.indexCache ? cacheKey(ctx) : undefined;
+  if (key) {
+    const cached = readCache(opts.indexCache!, key, ctx);
+    if (cached) return cached;
+  }
+  const built = finish(ctx, [runIndexJob({ ...jobBase(ctx), sections: sectionsOf(ctx, false) })]);
+  if (key) writeCache(opts.indexCache!, key, ctx, built);
+  return built;
+}
+
+function jobBase(ctx: DwarfContext): { file: string; littleEndian: boolean; units: readonly UnitHeader[]; order: Int32Array } {
   const units = ctx.units;
+  // Largest first, so that the threads' last units are small and they finish together.
   const order = Int32Array.from(units.map((_, i) => i)).sort((a, b) => (units[b]!.end - units[b]!.offset) - (units[a]!.end - units[a]!.offset));
+  return { file: ctx.path, littleEndian: ctx.littleEndian, units, order };
+}
+
+async function scanAll(ctx: DwarfContext, opts: BuildOptions): Promise<BuiltIndex> {
   const infoSize = (ctx.section('info')?.size ?? 0) + (ctx.section('types')?.size ?? 0);
-  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? defaultWorkers() : 0), units.length);
-  const base = { file: ctx.path, littleEndian: ctx.littleEndian, units, order };
+  const nWorkers = Math.min(opts.workers ?? (infoSize >= WORKER_MIN_BYTES ? defaultWorkers() : 0), ctx.units.length);
+  const base = jobBase(ctx);
   let outputs: ScanOutput[];
   if (nWorkers <= 0) {
     outputs = [runIndexJob({ ...base, sections: sectionsOf(ctx, false) })];
@@ -172,13 +191,54 @@ async function scanAll(ctx: DwarfContext, opts: BuildOptions): Promise<BuiltInde
     const mine = runIndexJob({ ...base, sections: sectionsOf(ctx, false), next });
     outputs = [mine, ...(await Promise.all(pending))];
   }
+  return finish(ctx, outputs);
+}
+
+/** Merges the threads' outputs into the index; records the roots the scan read. */
+function finish(ctx: DwarfContext, outputs: ScanOutput[]): BuiltIndex {
   const errors: DwarfError[] = [];
   const pendingOut: ScanOutput = resolvePending(ctx, outputs, errors);
   for (const o of outputs) {
     for (const r of o.roots) ctx.roots[r.unit] = r.root;
     for (const e of o.errors) errors.push(toError(ctx, e));
   }
-  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs, nameStrings(ctx)), functions: indexFunctions(outputs, units.length), errors };
+  return { index: NameIndex.merge(pendingOut.count ? [...outputs, pendingOut] : outputs, nameStrings(ctx)), functions: indexFunctions(outputs, ctx.units.length), errors };
+}
+
+/**
+ * Looks one name up without an index (see match.ts): every unit is scanned
+ * in the calling thread, in section order, keeping only the DIEs named
+ * `name` that `want` asks for. Returns the entries as an index lookup would
+ * (duplicates dropped by the same rules, in DIE order) and the decode errors
+ * met.
+ */
+export function matchScan(ctx: DwarfContext, name: string, want: MatchWant): { entries: IndexEntry[]; errors: DwarfError[] } {
+  const units = ctx.units;
+  const out = runIndexJob({ file: ctx.path, littleEndian: ctx.littleEndian, units, order: Int32Array.from(units.keys()), sections: sectionsOf(ctx, false), match: { name, want } });
+  const errors = out.errors.map((e) => toError(ctx, e));
+  for (const r of out.roots) ctx.roots[r.unit] ??= r.root;
+  const dedup = new Dedup();
+  const entries: IndexEntry[] = [];
+  // Units were scanned in file order, so the scanner kept the first of each set of duplicates.
+  for (let i = 0; i < out.count; i++) {
+    dedup.seen(0, out.tag[i]!, out.flags[i]!, out.declKey[i]!, i);
+    entries.push({ die: out.die[i]! as DieId, tag: out.tag[i]!, flags: out.flags[i]! });
+  }
+  for (const p of out.pending) {
+    let r: { name: string; external: boolean } | undefined;
+    try {
+      r = resolveName(ctx, p.target);
+    } catch (err) {
+      if (err instanceof DwarfError) errors.push(err);
+      else throw err;
+    }
+    const flags = p.flags | (r?.external ? EntryFlag.external : 0);
+    if (r?.name !== name) continue;
+    const prev = dedup.seen(0, p.tag, flags, 0, entries.length);
+    if (prev < 0) entries.push({ die: p.die, tag: p.tag, flags });
+    else if (p.die < entries[prev]!.die) entries[prev] = { die: p.die, tag: p.tag, flags };
+  }
+  return { entries: entries.sort((a, b) => a.die - b.die), errors };
 }
 
 /** Where each unit's function ranges are: the thread output holding them and their span. */

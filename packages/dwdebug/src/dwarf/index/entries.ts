@@ -32,7 +32,7 @@ export function isTypeTag(tag: number): boolean {
 }
 
 /** Small numbers for the indexed tags, for dedup bitmaps. */
-const TAG_SLOT = new Uint8Array(0x10000).fill(15);
+const TAG_SLOT = new Uint8Array(0x10000).fill(14);
 [DW_TAG.base_type, DW_TAG.typedef, DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.class_type, DW_TAG.enumeration_type,
   DW_TAG.unspecified_type, DW_TAG.enumerator, DW_TAG.subprogram, DW_TAG.variable].forEach((t, i) => (TAG_SLOT[t] = i));
 
@@ -62,45 +62,66 @@ export function declKeyOf(fileHash: number, line: number): number {
 /**
  * Deduplication state over dense name ids. Keys are numbers (never strings),
  * so the millions of repeated header DIEs of a kernel cost no allocation:
- * declarations seen are a bit per tag slot; the first (tag slot, declaration
- * key) of a name is kept in flat arrays, further keys in a map.
+ * the first (tag slot, declaration key) of a name is kept in flat arrays,
+ * further ones in maps. It remembers which entry was kept for each set of
+ * duplicates, so the caller can keep the one first in the file whatever
+ * order units were scanned in (the same entry then whichever threads
+ * scanned, and whether the index or a scan for one name answers).
  */
 export class Dedup {
-  private declMask = new Uint16Array(1024);
-  private firstSlot = new Uint8Array(1024);
-  private firstKey = new Uint32Array(1024);
-  private readonly more = new Map<number, Set<number>>();
+  private nameSlot = new Uint8Array(1024);
+  private nameEntry = new Int32Array(1024);
+  private declSlot = new Uint8Array(1024);
+  private declKey = new Uint32Array(1024);
+  private declEntry = new Int32Array(1024);
+  private readonly moreNames = new Map<number, number>();
+  private readonly moreDecls = new Map<number, Map<number, number>>();
 
-  /** True when an entry with these properties was not seen yet (and records it). */
-  keep(nameId: number, tag: number, flags: number, declKey: number): boolean {
+  /**
+   * The entry kept earlier with the same properties, or -1 when there is
+   * none (then `entry`, the caller's number for this one, is recorded as
+   * kept).
+   */
+  seen(nameId: number, tag: number, flags: number, declKey: number, entry: number): number {
     const kind = dedupKind(tag, flags);
-    if (kind === DEDUP_NONE) return true;
-    if (nameId >= this.declMask.length) this.grow(nameId);
-    const slot = TAG_SLOT[tag]!;
+    if (kind === DEDUP_NONE) return -1;
+    if (nameId >= this.nameSlot.length) this.grow(nameId);
+    const slot = TAG_SLOT[tag]! + 1;
     if (kind === DEDUP_NAME) {
-      const bit = 1 << slot;
-      if (this.declMask[nameId]! & bit) return false;
-      this.declMask[nameId]! |= bit;
-      return true;
+      if (this.nameSlot[nameId] === 0) {
+        this.nameSlot[nameId] = slot;
+        this.nameEntry[nameId] = entry;
+        return -1;
+      }
+      if (this.nameSlot[nameId] === slot) return this.nameEntry[nameId]!;
+      const k = nameId * 16 + slot;
+      const prev = this.moreNames.get(k);
+      if (prev !== undefined) return prev;
+      this.moreNames.set(k, entry);
+      return -1;
     }
-    if (this.firstSlot[nameId] === 0) {
-      this.firstSlot[nameId] = slot + 1;
-      this.firstKey[nameId] = declKey;
-      return true;
+    if (this.declSlot[nameId] === 0) {
+      this.declSlot[nameId] = slot;
+      this.declKey[nameId] = declKey;
+      this.declEntry[nameId] = entry;
+      return -1;
     }
-    if (this.firstSlot[nameId] === slot + 1 && this.firstKey[nameId] === declKey) return false;
+    if (this.declSlot[nameId] === slot && this.declKey[nameId] === declKey) return this.declEntry[nameId]!;
     const k = nameId * 16 + slot;
-    let more = this.more.get(k);
-    if (!more) this.more.set(k, (more = new Set()));
-    if (more.has(declKey)) return false;
-    more.add(declKey);
-    return true;
+    let more = this.moreDecls.get(k);
+    if (!more) this.moreDecls.set(k, (more = new Map()));
+    const prev = more.get(declKey);
+    if (prev !== undefined) return prev;
+    more.set(declKey, entry);
+    return -1;
   }
 
   private grow(nameId: number): void {
-    const n = Math.max(nameId + 1, this.declMask.length * 2);
-    const m = new Uint16Array(n); m.set(this.declMask); this.declMask = m;
-    const s = new Uint8Array(n); s.set(this.firstSlot); this.firstSlot = s;
-    const k = new Uint32Array(n); k.set(this.firstKey); this.firstKey = k;
+    const n = Math.max(nameId + 1, this.nameSlot.length * 2);
+    const a = new Uint8Array(n); a.set(this.nameSlot); this.nameSlot = a;
+    const b = new Int32Array(n); b.set(this.nameEntry); this.nameEntry = b;
+    const c = new Uint8Array(n); c.set(this.declSlot); this.declSlot = c;
+    const d = new Uint32Array(n); d.set(this.declKey); this.declKey = d;
+    const f = new Int32Array(n); f.set(this.declEntry); this.declEntry = f;
   }
 }

@@ -122,8 +122,8 @@ export class NameIndex {
 
 /**
  * Copies the entries of all outputs, giving names global ids and dropping
- * duplicates; returns how many were kept. Entries are taken in the order the
- * threads scanned them (the first of a set of duplicates is kept).
+ * duplicates (keeping the first in the file); returns how many were kept.
+ * Names get ids in the order the threads met them.
  */
 function gather(outputs: readonly ScanOutput[], table: NameTable, gid: Uint32Array, die: Float64Array, tag: Uint16Array, flags: Uint8Array): number {
   const dedup = new Dedup();
@@ -138,7 +138,16 @@ function gather(outputs: readonly ScanOutput[], table: NameTable, gid: Uint32Arr
         g = key < 0 ? table.idOfText(o.texts[-key - 1]!) : table.idOfKey(key, o.hashes[local]!);
         remap[local] = g;
       }
-      if (g < 0 || !dedup.keep(g, o.tag[i]!, o.flags[i]!, o.declKey[i]!)) continue;
+      if (g < 0) continue;
+      const prev = dedup.seen(g, o.tag[i]!, o.flags[i]!, o.declKey[i]!, n);
+      if (prev >= 0) {
+        // Equivalent entries: keep the one first in the file.
+        if (o.die[i]! < die[prev]!) {
+          die[prev] = o.die[i]!;
+          flags[prev] = o.flags[i]!;
+        }
+        continue;
+      }
       gid[n] = g;
       die[n] = o.die[i]!;
       tag[n] = o.tag[i]!;

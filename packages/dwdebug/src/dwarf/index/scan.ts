@@ -36,7 +36,8 @@ import {
   OP_NAME_LINESTRP, OP_NAME_STRING, OP_NAME_STRP, OP_NAME_STRP4, OP_NAME_STRX, OP_NAME_SUPSTRP, OP_RANGES_OFF, OP_RANGES_X,
   OP_REF, OP_REF_ADDR, OP_REF_ALT, OP_SIB, OP_SIB4, OP_SIB_ADDR, OP_SKIP,
 } from './program.js';
-import { fnvCstring, LINE_STR_KEY, OffsetTable, SUP_STR_KEY, textHash } from './strings.js';
+import { NameMatcher, type Leaf } from './match.js';
+import { cstringEnd, fnvCstring, LINE_STR_KEY, OffsetTable, SUP_STR_KEY, textHash } from './strings.js';
 
 export { EntryFlag, isTypeTag, dedupKind, Dedup } from './entries.js';
 export { FnKind } from './program.js';
@@ -125,6 +126,13 @@ const TAG_structure_type = DW_TAG.structure_type;
 const TAG_class_type = DW_TAG.class_type;
 const TAG_union_type = DW_TAG.union_type;
 
+// Where the last readDie() found the DIE's name.
+const NAME_STR = 1;
+const NAME_LINE_STR = 2;
+const NAME_SUP_STR = 3;
+const NAME_INLINE = 4;
+const NAME_TEXT = 5;
+
 const MODE_TOP = 0;
 const MODE_NS = 1;
 const MODE_ENUM = 2;
@@ -207,9 +215,20 @@ export class Scanner {
   private readonly errors: ScanError[] = [];
   private readonly compiler = new ProgramCompiler();
   private last: UnitTables | undefined;
+  /** Set in match mode (see match.ts): only DIEs with this name are kept. */
+  private readonly matcher: NameMatcher | undefined;
+  /** Function code ranges are recorded (index mode, and the function-table mode). */
+  private readonly collectFunctions: boolean;
 
   // What the last readDie() found (fields, not a result object: nothing is allocated per DIE).
-  private dName = -1;
+  /** The name's form: 0 none, then NAME_* below. */
+  private dNameKind = 0;
+  /** A string-section offset, or the start of an inline name in the unit's bytes. */
+  private dNameVal = 0;
+  /** End of an inline name. */
+  private dNameEnd = 0;
+  /** A name the generic decoder read. */
+  private dNameText = '';
   private dSib = -1;
   private dDecl = false;
   private dExt = false;
@@ -238,7 +257,11 @@ export class Scanner {
     private readonly strings: ScanStrings,
     private readonly line: SectionData | undefined,
     private readonly abbrev: SectionData | undefined,
+    opts: { matcher?: NameMatcher; functionsOnly?: boolean } = {},
   ) {
+    // The function-table mode is match mode for no name at all, with code ranges kept.
+    this.matcher = opts.functionsOnly ? new NameMatcher('', { types: false, globals: false }, {}) : opts.matcher;
+    this.collectFunctions = !this.matcher || !!opts.functionsOnly;
     // Sized for the names the string section can hold (a kernel's 3.6 MB has 140,000), so it rarely grows.
     this.strIds = new OffsetTable((strings.str?.length ?? 0) / 24);
   }
@@ -389,9 +412,19 @@ export class Scanner {
     }
   }
 
-  /** Records an entry unless an equivalent one was kept already. */
+  /**
+   * Records an entry unless an equivalent one was kept already; of two
+   * equivalent ones the first in the file is kept (units are not scanned in
+   * file order).
+   */
   private add(nameId: number, id: DieId, tag: number, flags: number, declKey: number): void {
-    if (nameId >= 0 && this.dedup.keep(nameId, tag, flags, declKey)) this.push(nameId, id, tag, flags, declKey);
+    if (nameId < 0) return;
+    const prev = this.dedup.seen(nameId, tag, flags, declKey, this.count);
+    if (prev < 0) this.push(nameId, id, tag, flags, declKey);
+    else if (id < this.die[prev]!) {
+      this.die[prev] = id;
+      this.flags[prev] = flags;
+    }
   }
 
   private fail(unit: number, e: ScanError['code'] | { code: string; message: string; section?: string; offset?: number } | undefined, message: string, at: number, section: string): void {
@@ -417,15 +450,22 @@ export class Scanner {
     }
   }
 
-  /** The local name id of a DIE's generic DW_AT_name value. */
-  private nameOfValue(v: AttrValue | undefined, h: UnitHeader): number {
-    if (!v) return -1;
-    if (v.kind === 'strp') return this.internAt(v.offset, v.section === 'str' ? 0 : v.section === 'line_str' ? 1 : 2);
-    if (v.kind === 'strx') {
-      const off = this.strxOffset(v.index, this.strOffsetsBase, h);
-      return off === undefined ? -1 : this.internAt(off, 0);
+  /** Sets the d* name fields from a DIE's generic DW_AT_name value. */
+  private rawName(v: AttrValue | undefined): void {
+    this.dNameKind = 0;
+    if (!v) return;
+    if (v.kind === 'strp') {
+      this.dNameKind = v.section === 'str' ? NAME_STR : v.section === 'line_str' ? NAME_LINE_STR : NAME_SUP_STR;
+      this.dNameVal = v.offset;
+    } else if (v.kind === 'strx') {
+      const off = this.strxOffset(v.index, this.strOffsetsBase, this.h);
+      if (off === undefined) return;
+      this.dNameKind = NAME_STR;
+      this.dNameVal = off;
+    } else if (v.kind === 'string') {
+      this.dNameKind = NAME_TEXT;
+      this.dNameText = v.value;
     }
-    return v.kind === 'string' ? this.intern(v.value) : -1;
   }
 
   private strxOffset(index: number, strOffsetsBase: number | undefined, h: UnitHeader): number | undefined {
@@ -538,16 +578,16 @@ export class Scanner {
 
   /**
    * Runs the program of the DIE whose attributes start at `pos`, leaving what
-   * it captured in the d* fields; names are interned only when `names` is
-   * set. Returns the position after the attributes, or -1 when the DIE needs
-   * the generic decoder (DW_FORM_indirect).
+   * it captured in the d* fields (the name as where it is, not interned).
+   * Returns the position after the attributes, or -1 when the DIE needs the
+   * generic decoder (DW_FORM_indirect).
    */
-  private readDie(pos: number, code: number, names: boolean): number {
+  private readDie(pos: number, code: number): number {
     const b = this.b;
     const ct = this.ct;
     const ops = ct.ops;
     const abf = ct.flags[code]!;
-    this.dName = -1;
+    this.dNameKind = 0;
     this.dSib = -1;
     this.dDecl = (abf & AB_DECL) !== 0;
     this.dExt = (abf & AB_EXT) !== 0;
@@ -555,7 +595,7 @@ export class Scanner {
     this.dFile = -1;
     this.dLine = 0;
     this.dFnKind = 0;
-    if (!this.littleEndian) return this.runBig(pos, ct.start[code]!, names);
+    if (!this.littleEndian) return this.runBig(pos, ct.start[code]!);
     for (let p = ct.start[code]!; ; p += 2) {
       const op = ops[p]!;
       const arg = ops[p + 1]!;
@@ -573,14 +613,17 @@ export class Scanner {
           break;
         }
         case OP_NAME_STRP4:
-          if (names) this.dName = this.internStr((b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0);
+          this.dNameKind = NAME_STR;
+          this.dNameVal = (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0;
           pos += 4;
           break;
         case OP_NAME_STRING: {
           const z = b.indexOf(0, pos);
           if (z < 0 || z >= this.end) pos = this.end + 1;
           else {
-            if (names) this.dName = this.internInline(b, pos, z);
+            this.dNameKind = NAME_INLINE;
+            this.dNameVal = pos;
+            this.dNameEnd = z;
             pos = z + 1;
           }
           break;
@@ -611,19 +654,19 @@ export class Scanner {
           pos += arg;
           break;
         default:
-          pos = this.rareOp(op, arg, pos, names);
+          pos = this.rareOp(op, arg, pos);
           if (pos < 0) return -1;
       }
     }
   }
 
   /** readDie's loop for big-endian files: every operation through {@link rareOp}'s general decoding. */
-  private runBig(pos: number, start: number, names: boolean): number {
+  private runBig(pos: number, start: number): number {
     const ops = this.ct.ops;
     for (let p = start; ; p += 2) {
       const op = ops[p]!;
       if (op === OP_END) return pos;
-      pos = this.rareOp(op, ops[p + 1]!, pos, names);
+      pos = this.rareOp(op, ops[p + 1]!, pos);
       if (pos < 0) return -1;
     }
   }
@@ -633,7 +676,7 @@ export class Scanner {
    * readDie, all of them for big-endian files. Returns the new position, -1
    * for a DIE the generic decoder must read.
    */
-  private rareOp(op: number, arg: number, pos: number, names: boolean): number {
+  private rareOp(op: number, arg: number, pos: number): number {
     const b = this.b;
     const le = this.littleEndian;
     switch (op) {
@@ -647,21 +690,20 @@ export class Scanner {
       case OP_BLOCK2: return pos + 2 + readUnsigned(b, pos, 2, le);
       case OP_BLOCK4: return pos + 4 + readUnsigned(b, pos, 4, le);
       case OP_BLOCKLEB: return pos + unsignedLength(b, pos, 0) + readUnsigned(b, pos, 0, le);
-      case OP_NAME_STRP4: if (names) this.dName = this.internStr(readUnsigned(b, pos, 4, le)); return pos + 4;
-      case OP_NAME_STRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 0); return pos + arg;
-      case OP_NAME_LINESTRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 1); return pos + arg;
-      case OP_NAME_SUPSTRP: if (names) this.dName = this.internAt(readUnsigned(b, pos, arg, le), 2); return pos + arg;
+      case OP_NAME_STRP4: return this.nameAt(NAME_STR, readUnsigned(b, pos, 4, le), pos + 4);
+      case OP_NAME_STRP: return this.nameAt(NAME_STR, readUnsigned(b, pos, arg, le), pos + arg);
+      case OP_NAME_LINESTRP: return this.nameAt(NAME_LINE_STR, readUnsigned(b, pos, arg, le), pos + arg);
+      case OP_NAME_SUPSTRP: return this.nameAt(NAME_SUP_STR, readUnsigned(b, pos, arg, le), pos + arg);
       case OP_NAME_STRX: {
-        if (names) {
-          const off = this.strxOffset(readUnsigned(b, pos, arg, le), this.strOffsetsBase, this.h);
-          if (off !== undefined) this.dName = this.internAt(off, 0);
-        }
-        return pos + unsignedLength(b, pos, arg);
+        const off = this.strxOffset(readUnsigned(b, pos, arg, le), this.strOffsetsBase, this.h);
+        return off === undefined ? pos + unsignedLength(b, pos, arg) : this.nameAt(NAME_STR, off, pos + unsignedLength(b, pos, arg));
       }
       case OP_NAME_STRING: {
         const z = b.indexOf(0, pos);
         if (z < 0 || z >= this.end) return this.end + 1;
-        if (names) this.dName = this.internInline(b, pos, z);
+        this.dNameKind = NAME_INLINE;
+        this.dNameVal = pos;
+        this.dNameEnd = z;
         return z + 1;
       }
       case OP_SIB4: this.dSib = this.h.offset - this.base + readUnsigned(b, pos, 4, le); return pos + 4;
@@ -690,14 +732,46 @@ export class Scanner {
     }
   }
 
+  private nameAt(kind: number, offset: number, next: number): number {
+    this.dNameKind = kind;
+    this.dNameVal = offset;
+    return next;
+  }
+
+  /** The local id of the name the last readDie() found, or -1. */
+  private internName(): number {
+    switch (this.dNameKind) {
+      case NAME_STR: return this.internStr(this.dNameVal);
+      case NAME_LINE_STR: return this.internAt(this.dNameVal, 1);
+      case NAME_SUP_STR: return this.internAt(this.dNameVal, 2);
+      case NAME_INLINE: return this.internInline(this.b, this.dNameVal, this.dNameEnd);
+      case NAME_TEXT: return this.intern(this.dNameText);
+      default: return -1;
+    }
+  }
+
+  /** The text of the name the last readDie() found (undefined when it has none or it is unreadable). */
+  private rawText(): string | undefined {
+    const s = this.strings;
+    const at = (bytes: Uint8Array | undefined, off: number) => (bytes && off < bytes.length ? decodeUtf8(bytes, off, cstringEnd(bytes, off)) : undefined);
+    switch (this.dNameKind) {
+      case NAME_STR: return at(s.str, this.dNameVal);
+      case NAME_LINE_STR: return at(s.lineStr, this.dNameVal);
+      case NAME_SUP_STR: return at(s.supStr, this.dNameVal);
+      case NAME_INLINE: return decodeUtf8(this.b, this.dNameVal, this.dNameEnd);
+      case NAME_TEXT: return this.dNameText;
+      default: return undefined;
+    }
+  }
+
   /**
    * Reads a DIE the programs cannot (DW_FORM_indirect) with the generic
    * decoder: its end, name, sibling and references. -1 when it cannot be read.
    */
-  private readDieGeneric(dr: DieReader | undefined, dieStart: number, names: boolean): number {
+  private readDieGeneric(dr: DieReader | undefined, dieStart: number): number {
     const d = dr?.at(this.base + dieStart);
     if (!d) return -1;
-    this.dName = names ? this.nameOfValue(d.attr(DW_AT.name), this.h) : -1;
+    this.rawName(d.attr(DW_AT.name));
     const sv = d.siblingOffset();
     this.dSib = sv === undefined ? -1 : sv - this.base;
     const dv = d.attr(DW_AT.declaration);
@@ -747,8 +821,8 @@ export class Scanner {
         if (abf & AB_CHILDREN) depth++;
         continue;
       }
-      pos = this.readDie(pos, code, false);
-      if (pos < 0) pos = this.readDieGeneric(dr(), dieStart, false);
+      pos = this.readDie(pos, code);
+      if (pos < 0) pos = this.readDieGeneric(dr(), dieStart);
       if (pos < 0 || pos > end) return -1;
       if (abf & AB_CHILDREN) {
         if (this.dSib > dieStart && this.dSib <= end) pos = this.dSib;
@@ -780,6 +854,8 @@ export class Scanner {
     const memberNames = cxx ? new Map<number, number>() : undefined;
     // Same-unit references to resolve at the end: DIE position, target position, tag, flags.
     const localRefs: number[] = [];
+    const matcher = this.matcher;
+    const topLeaf = matcher ? matcher.leafFor('') : null;
 
     let pos = startPos;
     let guard = 0;
@@ -820,8 +896,8 @@ export class Scanner {
         }
         continue;
       }
-      pos = this.readDie(pos, code, (abf & AB_INTERESTING) !== 0);
-      if (pos < 0) pos = this.readDieGeneric(dr(), dieStart, (abf & AB_INTERESTING) !== 0);
+      pos = this.readDie(pos, code);
+      if (pos < 0) pos = this.readDieGeneric(dr(), dieStart);
       if (pos < 0) {
         this.fail(unitIndex, dr()?.error, 'malformed DIE', base + dieStart, sectionName);
         return;
@@ -842,21 +918,30 @@ export class Scanner {
         continue;
       }
 
-      const nameId = this.dName;
       const decl = this.dDecl;
       const mode = modes[modes.length - 1]!;
       const tag = abTag[code]!;
       const prefix = prefixes[prefixes.length - 1]!;
+      // Index mode: the name's local id. Match mode: 0 when the name is the one looked up.
+      let nameId = -1;
+      let named: boolean;
+      if (matcher) {
+        named = this.dNameKind !== 0;
+        if (named && this.matchLeaf(prefix === '' ? topLeaf : matcher.leafFor(prefix))) nameId = 0;
+      } else {
+        nameId = this.internName();
+        named = nameId >= 0;
+      }
       let childMode = -1;
       let childPrefix = prefix;
       let childEnumKey = 0;
       const id = (secBase + base + dieStart) as DieId;
       const fnKind = this.dFnKind;
-      if (fnKind && tag === TAG_subprogram && !decl && (fnKind & (FnKind.lowAddr | FnKind.lowX | FnKind.rangesOff | FnKind.rangesX))) this.pushFunction(id, fnKind);
+      if (fnKind && this.collectFunctions && tag === TAG_subprogram && !decl && (fnKind & (FnKind.lowAddr | FnKind.lowX | FnKind.rangesOff | FnKind.rangesX))) this.pushFunction(id, fnKind);
 
       if (mode === MODE_ENUM) {
         if (tag === TAG_enumerator && nameId >= 0) {
-          this.add(prefix ? this.intern(`${prefix}::${this.textOf(nameId)}`) : nameId, id, tag, EntryFlag.defined, enumKeys[enumKeys.length - 1]!);
+          this.add(prefix && !matcher ? this.intern(`${prefix}::${this.textOf(nameId)}`) : nameId, id, tag, EntryFlag.defined, enumKeys[enumKeys.length - 1]!);
         }
       } else {
         const isType = TYPE_TAG[tag] === 1;
@@ -865,25 +950,27 @@ export class Scanner {
         const isNs = tag === TAG_namespace;
         let qid = -1;
         if (nameId >= 0 && (isType || isFunc || isVar || isNs || (mode === MODE_CLASS && tag === TAG_member))) {
-          qid = prefix ? this.intern(`${prefix}::${this.textOf(nameId)}`) : nameId;
+          qid = prefix && !matcher ? this.intern(`${prefix}::${this.textOf(nameId)}`) : nameId;
         }
+        // Match mode keeps only what the lookup wants.
+        if (matcher && !(isType ? matcher.want.types : isFunc || isVar ? matcher.want.globals : true)) qid = -1;
         let flags = 0;
         if (isType || isFunc || isVar) {
           flags = (decl ? EntryFlag.declaration : 0) | (this.dExt ? EntryFlag.external : 0) | (abf & AB_INLINE ? EntryFlag.abstract : 0);
           if (!decl && (isType || abf & AB_DEFINED)) flags |= EntryFlag.defined;
         }
         // The declaring file and line tell apart definitions kept once per declaration; computed only for those.
-        const wantKey = tag === TAG_enumeration_type || (qid >= 0 && dedupKind(tag, mode === MODE_CLASS ? (decl ? EntryFlag.declaration : EntryFlag.defined) : flags) === DEDUP_DECL);
+        const wantKey = (tag === TAG_enumeration_type && (!matcher || matcher.want.globals)) || (qid >= 0 && dedupKind(tag, mode === MODE_CLASS ? (decl ? EntryFlag.declaration : EntryFlag.defined) : flags) === DEDUP_DECL);
         const dk = wantKey && (this.dFile >= 0 || this.dLine) ? declKeyOf(this.dFile >= 0 ? hashOf(this.dFile) : 0, this.dLine) : 0;
         if (mode === MODE_CLASS) {
           // Members of C++ classes are declarations; out-of-line definitions name them by reference.
-          if (qid >= 0 && (isFunc || isVar || tag === TAG_member)) memberNames!.set(base + dieStart, qid);
+          if (named && (isFunc || isVar || tag === TAG_member)) memberNames!.set(base + dieStart, qid);
           if (qid >= 0 && isType) this.add(qid, id, tag, decl ? EntryFlag.declaration : EntryFlag.defined, dk);
         } else if (isType || isFunc || isVar) {
-          if (qid >= 0) {
+          if (named) {
             if (memberNames && decl) memberNames.set(base + dieStart, qid);
-            this.add(qid, id, tag, flags, dk);
-          } else if (this.dRef >= 0 && (isFunc || isVar)) {
+            if (qid >= 0) this.add(qid, id, tag, flags, dk);
+          } else if (this.dRef >= 0 && (isFunc || isVar) && (!matcher || matcher.want.globals)) {
             if (this.dRefKind === 0) localRefs.push(dieStart, this.dRef - base, tag, flags | EntryFlag.namedByReference);
             else this.pending.push({ die: id, target: this.refTarget(), tag, flags: flags | EntryFlag.namedByReference });
           }
@@ -891,14 +978,16 @@ export class Scanner {
         if (hasChildren) {
           if (isNs) {
             childMode = MODE_NS;
-            childPrefix = qid >= 0 ? this.textOf(qid) : prefix ? `${prefix}::(anonymous namespace)` : '(anonymous namespace)';
-          } else if (tag === TAG_enumeration_type) {
+            const text = named ? (matcher ? this.rawText() : this.textOf(nameId)) : undefined;
+            childPrefix = text !== undefined ? (prefix ? `${prefix}::${text}` : text) : prefix ? `${prefix}::(anonymous namespace)` : '(anonymous namespace)';
+          } else if (tag === TAG_enumeration_type && (!matcher || matcher.want.globals)) {
             // Enumerators are named in the enclosing scope (C, and C++ unscoped enums).
             childMode = MODE_ENUM;
             childEnumKey = dk;
-          } else if (cxx && qid >= 0 && (tag === TAG_structure_type || tag === TAG_class_type || tag === TAG_union_type)) {
+          } else if (cxx && named && (tag === TAG_structure_type || tag === TAG_class_type || tag === TAG_union_type)) {
             childMode = MODE_CLASS;
-            childPrefix = this.textOf(qid);
+            const text = matcher ? this.rawText() : this.textOf(nameId);
+            childPrefix = text === undefined ? prefix : prefix ? `${prefix}::${text}` : text;
           }
         }
       }
@@ -920,6 +1009,19 @@ export class Scanner {
     this.resolveLocal(localRefs, memberNames, dr);
   }
 
+  /** True when the name the last readDie() found is `leaf` (match mode). */
+  private matchLeaf(leaf: Leaf | null): boolean {
+    if (!leaf) return false;
+    switch (this.dNameKind) {
+      case NAME_STR: return NameMatcher.offsetIs(leaf, 0, this.dNameVal);
+      case NAME_LINE_STR: return NameMatcher.offsetIs(leaf, 1, this.dNameVal);
+      case NAME_SUP_STR: return NameMatcher.offsetIs(leaf, 2, this.dNameVal);
+      case NAME_INLINE: return NameMatcher.bytesAre(leaf, this.b, this.dNameVal, this.dNameEnd);
+      case NAME_TEXT: return NameMatcher.textIs(leaf, this.dNameText);
+      default: return false;
+    }
+  }
+
   /**
    * Names of same-unit references (a definition whose DW_AT_specification or
    * DW_AT_abstract_origin names it): the target was either seen (C++
@@ -929,6 +1031,7 @@ export class Scanner {
     const b = this.b;
     const base = this.base;
     const secBase = dieId(this.h.section, 0);
+    const matcher = this.matcher;
     for (let i = 0; i < localRefs.length; i += 4) {
       const diePos = localRefs[i]!;
       const target = localRefs[i + 1]!;
@@ -944,24 +1047,22 @@ export class Scanner {
       }
       if (code === 0 || code >= this.ct.flags.length || !(this.ct.flags[code]! & AB_PRESENT)) continue;
       const abf = this.ct.flags[code]!;
-      const interesting = (abf & AB_INTERESTING) !== 0;
-      const known = memberNames?.get(base + target);
-      if (this.ct.fixed[code]! >= 0) this.readDie(pos, code, false);
-      else if (this.readDie(pos, code, interesting) < 0 && this.readDieGeneric(dr(), target, interesting) < 0) continue;
+      if (this.readDie(pos, code) < 0 && this.readDieGeneric(dr(), target) < 0) continue;
       if (this.dExt) flags |= EntryFlag.external;
-      const nid = known ?? (interesting ? this.dName : -1);
-      if (nid >= 0) {
-        this.add(nid, id, tag, flags, 0);
+      const known = memberNames?.get(base + target);
+      if (known !== undefined) {
+        if (known >= 0) this.add(known, id, tag, flags, 0);
         continue;
       }
-      if (!interesting && this.ct.fixed[code]! < 0) {
-        // A target of a tag the programs do not capture names for: read its name generically.
+      if (!(abf & AB_INTERESTING)) {
+        // A target of a tag the programs capture no name for: read its name generically.
         const d = dr()?.at(base + target);
-        const n = d ? this.nameOfValue(d.attr(DW_AT.name), this.h) : -1;
-        if (n >= 0) {
-          this.add(n, id, tag, flags, 0);
-          continue;
-        }
+        this.rawName(d?.attr(DW_AT.name));
+      }
+      if (this.dNameKind !== 0) {
+        const nid = matcher ? (this.matchLeaf(matcher.leafFor('')) ? 0 : -1) : this.internName();
+        if (nid >= 0) this.add(nid, id, tag, flags, 0);
+        if (nid >= 0 || matcher) continue;
       }
       // A chain (the concrete instance of an out-of-line definition of a declaration): the caller follows it.
       if (this.dRef >= 0) this.pending.push({ die: id, target: this.refTarget(), tag, flags });
@@ -973,6 +1074,23 @@ export class Scanner {
     const sec = this.h.section;
     if (this.dRefKind === 0) return dieId(sec, this.dRef);
     return dieId(this.dRefKind === 2 || sec === DieSection.supInfo ? DieSection.supInfo : DieSection.info, this.dRef);
+  }
+
+  /**
+   * The code ranges of one unit's function definitions (the function-table
+   * mode): `bytes` holds the whole unit, `bytes[0]` at section offset `base`.
+   */
+  functionsOf(unitIndex: number, h: UnitHeader, bytes: Uint8Array, base: number, sectionName: string): { functions: FunctionRanges; errors: ScanError[] } {
+    this.fnCount = 0;
+    this.fnUnits.length = 0;
+    this.errors.length = 0;
+    this.roots.length = 0;
+    this.scanUnit(unitIndex, h, bytes, base, sectionName);
+    const n = this.fnCount;
+    return {
+      functions: { die: this.fnDie.slice(0, n), kind: this.fnKind.slice(0, n), a: this.fnA.slice(0, 2 * n), b: this.fnB.slice(0, 2 * n), units: Int32Array.of(unitIndex, 0, n) },
+      errors: [...this.errors],
+    };
   }
 
   /** Records a unit that could not be scanned at all. */

@@ -1,5 +1,6 @@
 import { FileReader, memorySection, sectionFromSpec, type SectionData, type SectionSpec } from '../source.js';
 import { DieSection, type UnitHeader } from '../unit.js';
+import { NameMatcher, type MatchWant } from './match.js';
 import { Scanner, type ScanOutput } from './scan.js';
 
 /** The sections an index job reads. Names are the standard ones (or their `.dwo` variants). */
@@ -29,6 +30,8 @@ export interface IndexJob {
   readonly order: Int32Array;
   /** Shared claim counter (`Atomics.add` on element 0); absent when one thread scans everything. */
   readonly next?: Int32Array;
+  /** Match mode (see match.ts): keep only the entries of this name. */
+  readonly match?: { readonly name: string; readonly want: MatchWant };
 }
 
 /** `.debug_abbrev` sections up to this size are read whole (a kernel's is 5.5 MB); larger ones a window per unit. */
@@ -44,9 +47,9 @@ export function runIndexJob(job: IndexJob): ScanOutput {
     let abbrev = sec(job.sections.abbrev);
     if (abbrev && !abbrev.inMemory && abbrev.size <= ABBREV_WHOLE_BYTES) abbrev = memorySection(abbrev.name, abbrev.all());
     const whole = (s: SectionSpec | undefined) => sec(s)?.all();
-    const scanner = new Scanner(job.file, job.littleEndian, {
-      str: whole(job.sections.str), lineStr: whole(job.sections.lineStr), strOffsets: whole(job.sections.strOffsets), supStr: whole(job.sections.supStr),
-    }, sec(job.sections.line), abbrev);
+    const strings = { str: whole(job.sections.str), lineStr: whole(job.sections.lineStr), strOffsets: whole(job.sections.strOffsets), supStr: whole(job.sections.supStr) };
+    const matcher = job.match ? new NameMatcher(job.match.name, job.match.want, strings) : undefined;
+    const scanner = new Scanner(job.file, job.littleEndian, strings, sec(job.sections.line), abbrev, { ...(matcher ? { matcher } : {}) });
     // One buffer for every unit read from a file: a kernel's 174 MB would otherwise churn the heap.
     let buffer = new Uint8Array(1 << 20);
     for (;;) {

@@ -9,7 +9,8 @@ import type { DwarfContext } from '../context.js';
 import { DW_AT, DW_TAG, isCxxLanguage } from '../constants.js';
 import type { AttrValue } from '../die.js';
 import { EntryFlag, isTypeTag } from '../index/scan.js';
-import type { NameIndex, IndexEntry } from '../index/name-index.js';
+import type { MatchWant } from '../index/match.js';
+import type { IndexEntry, NameIndex } from '../index/name-index.js';
 import { fileAt } from '../line.js';
 import type { DieId } from '../unit.js';
 import { dieAt, locationOf, numAttr, refAttr, type Contexts, type DieRef } from './dies.js';
@@ -17,11 +18,19 @@ import { buildScope, makeEnumerator, makeSymbol, type DwarfSymbol, type Scope, t
 import { makeType, VoidType, type DwarfType, type EnumType, type FunctionType, type StructType } from './types.js';
 import { CompileUnit, type UnitHost } from './unit.js';
 
-/** The name indexes of a file and its supplementary file. */
-export interface Indexes {
-  readonly main?: NameIndex;
-  readonly sup?: NameIndex;
+/** Name lookups: a {@link NameIndex}, or whatever answers the same way without one. */
+export interface NameLookup {
+  /** Entries of a name; `want` may restrict them to types or to globals (an index returns every kind). */
+  lookup(name: string, want?: MatchWant): IndexEntry[];
 }
+
+/** The name lookups of a file and its supplementary file. */
+export interface Indexes {
+  readonly main?: NameLookup;
+  readonly sup?: NameLookup;
+}
+
+const TYPES: MatchWant = { types: true, globals: false };
 
 const TAG_OF_KIND: Record<string, number> = { struct: DW_TAG.structure_type, union: DW_TAG.union_type, class: DW_TAG.class_type, enum: DW_TAG.enumeration_type };
 
@@ -106,11 +115,11 @@ export class Model implements SymbolHost, UnitHost {
     return qualifiedName(this, r);
   }
 
-  /** Index entries for a name in the file and its supplementary file. */
-  lookup(name: string): { entry: IndexEntry; index: 'main' | 'sup' }[] {
+  /** Index entries for a name in the file and its supplementary file (`want`: see {@link NameLookup}). */
+  lookup(name: string, want?: MatchWant): { entry: IndexEntry; index: 'main' | 'sup' }[] {
     const out: { entry: IndexEntry; index: 'main' | 'sup' }[] = [];
-    for (const e of this.indexes.main?.lookup(name) ?? []) out.push({ entry: e, index: 'main' });
-    for (const e of this.indexes.sup?.lookup(name) ?? []) out.push({ entry: e, index: 'sup' });
+    for (const e of this.indexes.main?.lookup(name, want) ?? []) out.push({ entry: e, index: 'main' });
+    for (const e of this.indexes.sup?.lookup(name, want) ?? []) out.push({ entry: e, index: 'sup' });
     return out;
   }
 
@@ -120,7 +129,7 @@ export class Model implements SymbolHost, UnitHost {
     const r = this.die(t.id);
     // Prefer a definition in the same unit, then anywhere.
     let best: DieId | undefined;
-    for (const { entry } of this.lookup(t.name)) {
+    for (const { entry } of this.lookup(t.name, TYPES)) {
       if (entry.tag !== tag || !(entry.flags & EntryFlag.defined)) continue;
       if (best === undefined || this.contexts.main.unitIndexOf(entry.die) === r.unit) best = entry.die;
     }
