@@ -10,7 +10,7 @@ import { DW_AT, DW_TAG, isCxxLanguage } from '../constants.js';
 import type { AttrValue } from '../die.js';
 import { EntryFlag, isTypeTag } from '../index/scan.js';
 import type { MatchWant } from '../index/match.js';
-import type { IndexEntry, NameIndex } from '../index/name-index.js';
+import type { IndexEntry } from '../index/name-index.js';
 import { fileAt } from '../line.js';
 import type { DieId } from '../unit.js';
 import { dieAt, locationOf, numAttr, refAttr, type Contexts, type DieRef } from './dies.js';
@@ -18,7 +18,7 @@ import { buildScope, makeEnumerator, makeSymbol, type DwarfSymbol, type Scope, t
 import { makeType, VoidType, type DwarfType, type EnumType, type FunctionType, type StructType } from './types.js';
 import { CompileUnit, type UnitHost } from './unit.js';
 
-/** Name lookups: a {@link NameIndex}, or whatever answers the same way without one. */
+/** Name lookups: a name index, or whatever answers the same way without one. */
 export interface NameLookup {
   /** Entries of a name; `want` may restrict them to types or to globals (an index returns every kind). */
   lookup(name: string, want?: MatchWant): IndexEntry[];
