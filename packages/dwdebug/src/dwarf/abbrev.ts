@@ -14,34 +14,80 @@ export interface Abbrev {
   readonly implicit: ReadonlyMap<number, bigint> | undefined;
 }
 
+/** One abbreviation declaration as parsed: what {@link AbbrevTable} stores. */
+export interface AbbrevDecl {
+  readonly code: number;
+  readonly tag: number;
+  readonly children: boolean;
+  /** (attribute, form) pairs. */
+  readonly spec: readonly number[];
+  /** DW_FORM_implicit_const values by attribute index. */
+  readonly implicit?: ReadonlyMap<number, bigint>;
+}
+
 /**
- * The abbreviations of one table (one `.debug_abbrev` offset). Stored flat
- * (tags, flags and (attribute, form) pairs in arrays) because a kernel has
- * 200,000 of them and the indexer reads them once; {@link Abbrev} objects are
- * made only for the codes someone asks for.
+ * The abbreviations of one table (one `.debug_abbrev` offset). Stored flat in
+ * typed arrays (tags, flags and (attribute, form) pairs) because a kernel has
+ * 340,000 of them and a session may keep a thousand tables; {@link Abbrev}
+ * objects are made only for the codes someone asks for.
  */
 export class AbbrevTable {
   /** Declarations in table order. */
-  readonly codes: number[] = [];
-  readonly tags: number[] = [];
-  readonly children: boolean[] = [];
+  readonly codes: Int32Array;
+  private readonly tags: Int32Array;
+  private readonly children: Uint8Array;
   /** Index into `spec` (in pairs) of each declaration's first attribute, and the attribute count. */
-  readonly specStart: number[] = [];
-  readonly specCount: number[] = [];
+  private readonly specStart: Int32Array;
+  private readonly specCount: Int32Array;
   /** (attribute, form) pairs of all declarations. */
-  spec: number[] = [];
+  private readonly spec: Uint16Array | Int32Array;
   /** implicit_const values by pair index. */
-  readonly implicitConst = new Map<number, bigint>();
-  private readonly indexOfCode: number[] = [];
-  private readonly sparse = new Map<number, number>();
+  private readonly implicitConst: ReadonlyMap<number, bigint>;
+  /** Declaration index by code (dense codes), or a map for codes past 65,535. */
+  private readonly indexOfCode: Int32Array;
+  private readonly sparse: ReadonlyMap<number, number> | undefined;
   private readonly made: (Abbrev | undefined)[] = [];
 
-  constructor(readonly offset: number) {}
+  constructor(readonly offset: number, decls: readonly AbbrevDecl[]) {
+    const n = decls.length;
+    this.codes = new Int32Array(n);
+    this.tags = new Int32Array(n);
+    this.children = new Uint8Array(n);
+    this.specStart = new Int32Array(n);
+    this.specCount = new Int32Array(n);
+    let pairs = 0;
+    let wide = false;
+    let dense = 0;
+    for (const d of decls) {
+      pairs += d.spec.length >> 1;
+      for (const v of d.spec) if (v > 0xffff) wide = true;
+      if (d.code < 65536 && d.code > dense) dense = d.code;
+    }
+    this.spec = wide ? new Int32Array(2 * pairs) : new Uint16Array(2 * pairs);
+    this.indexOfCode = new Int32Array(dense + 1).fill(-1);
+    const sparse = new Map<number, number>();
+    const implicit = new Map<number, bigint>();
+    let p = 0;
+    decls.forEach((d, i) => {
+      this.codes[i] = d.code;
+      this.tags[i] = d.tag;
+      this.children[i] = d.children ? 1 : 0;
+      this.specStart[i] = p;
+      this.specCount[i] = d.spec.length >> 1;
+      this.spec.set(d.spec, 2 * p);
+      for (const [k, v] of d.implicit ?? []) implicit.set(p + k, v);
+      p += d.spec.length >> 1;
+      if (d.code < 65536) this.indexOfCode[d.code] = i;
+      else sparse.set(d.code, i);
+    });
+    this.implicitConst = implicit;
+    this.sparse = sparse.size ? sparse : undefined;
+  }
 
   /** Declaration index of a code, or -1. */
   indexOf(code: number): number {
-    const i = code < 65536 ? this.indexOfCode[code] : this.sparse.get(code);
-    return i === undefined ? -1 : i;
+    if (code < this.indexOfCode.length) return this.indexOfCode[code]!;
+    return this.sparse?.get(code) ?? -1;
   }
 
   get(code: number): Abbrev | undefined {
@@ -59,7 +105,7 @@ export class AbbrevTable {
       const c = this.implicitConst.get(p);
       if (c !== undefined) (implicit ??= new Map()).set(k, c);
     }
-    a = { code, tag: this.tags[i]!, hasChildren: this.children[i]!, attrs, forms, implicit };
+    a = { code, tag: this.tags[i]!, hasChildren: this.children[i] === 1, attrs, forms, implicit };
     this.made[i] = a;
     return a;
   }
@@ -67,18 +113,6 @@ export class AbbrevTable {
   /** Every abbreviation, in table order. */
   *all(): IterableIterator<Abbrev> {
     for (const c of this.codes) yield this.get(c)!;
-  }
-
-  /** @internal */
-  add(code: number): boolean {
-    if (this.indexOf(code) >= 0) return false;
-    const i = this.codes.length;
-    this.codes.push(code);
-    if (code < 65536) {
-      while (this.indexOfCode.length <= code) this.indexOfCode.push(undefined as unknown as number);
-      this.indexOfCode[code] = i;
-    } else this.sparse.set(code, i);
-    return true;
   }
 }
 
@@ -103,50 +137,51 @@ function uleb(b: Uint8Array, p: number, end: number, out: number[]): number {
  * leaves a sticky error on the reader; the table holds what was read before it.
  */
 export function parseAbbrevTable(r: Reader, offset: number): AbbrevTable {
-  const table = new AbbrevTable(offset);
+  const decls: AbbrevDecl[] = [];
+  const done = () => new AbbrevTable(offset, decls);
   r.seek(offset);
-  if (r.error) return table;
+  if (r.error) return done();
   const b = r.bytes;
   const end = r.end;
   let p = r.pos;
   const v: number[] = [0];
-  const spec = table.spec;
+  const seen = new Set<number>();
   const bad = (msg: string, at: number, code?: string) => {
     r.pos = at;
     r.fail(msg, r.base + at, code);
+    return done();
   };
   for (;;) {
     const declAt = p;
-    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation table', declAt, TRUNCATED), table;
+    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation table', declAt, TRUNCATED);
     const code = v[0]!;
     if (code === 0) break;
-    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED), table;
+    if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED);
     const tag = v[0]!;
-    if (p >= end) return bad('truncated abbreviation', declAt, TRUNCATED), table;
+    if (p >= end) return bad('truncated abbreviation', declAt, TRUNCATED);
     const children = b[p++] !== 0;
-    if (!table.add(code)) return bad(`duplicate abbreviation code ${code}`, declAt), table;
-    table.tags.push(tag);
-    table.children.push(children);
-    const first = spec.length >> 1;
-    table.specStart.push(first);
+    if (seen.has(code)) return bad(`duplicate abbreviation code ${code}`, declAt);
+    seen.add(code);
+    const spec: number[] = [];
+    let implicit: Map<number, bigint> | undefined;
     for (;;) {
-      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED), table;
+      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED);
       const at = v[0]!;
-      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED), table;
+      if ((p = uleb(b, p, end, v)) < 0) return bad('truncated abbreviation', declAt, TRUNCATED);
       const form = v[0]!;
       if (at === 0 && form === 0) break;
       if (form === DW_FORM.implicit_const) {
         // A signed LEB128 follows; keep it exact.
         r.pos = p;
-        table.implicitConst.set(spec.length >> 1, r.slebBig());
-        if (r.error) return table;
+        (implicit ??= new Map()).set(spec.length >> 1, r.slebBig());
+        if (r.error) return done();
         p = r.pos;
       }
       spec.push(at, form);
-      if ((spec.length >> 1) - first > 100_000) return bad('abbreviation with too many attributes', declAt), table;
+      if (spec.length > 200_000) return bad('abbreviation with too many attributes', declAt);
     }
-    table.specCount.push((spec.length >> 1) - first);
+    decls.push({ code, tag, children, spec, ...(implicit ? { implicit } : {}) });
   }
   r.pos = p;
-  return table;
+  return done();
 }

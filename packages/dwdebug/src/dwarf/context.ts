@@ -50,6 +50,7 @@ export class DwarfContext {
   private readonly readers = new Map<string, FileReader>();
   private readonly abbrevCache = new Lru<number, AbbrevTable>(256);
   private readonly unitCache: Lru<number, UnitBytes>;
+  private readonly liveUnits = new Map<number, WeakRef<UnitBytes>>();
   private readonly lineCache: Lru<number, LineTable | null>;
   private readonly headerCache = new Lru<number, LineHeader | null>(4096);
 
@@ -152,13 +153,18 @@ export class DwarfContext {
   unit(index: number): UnitBytes {
     let u = this.unitCache.get(index);
     if (u) return u;
-    const h = this.units[index];
-    if (!h) throw new DwarfError('ERR_DWARF_UNIT', `no unit ${index}`, { file: this.path });
-    const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
-    u = {
-      header: h, bytes: data.read(h.offset, h.end - h.offset), base: h.offset, abbrevs: this.abbrevs(h.abbrevOffset),
-      littleEndian: this.littleEndian, file: this.path, sectionName: data.name, scratch: newScratch(),
-    };
+    // Symbols and types keep their unit's bytes: one the cache let go may still be alive, and is reused, not read again.
+    u = this.liveUnits.get(index)?.deref();
+    if (!u) {
+      const h = this.units[index];
+      if (!h) throw new DwarfError('ERR_DWARF_UNIT', `no unit ${index}`, { file: this.path });
+      const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
+      u = {
+        header: h, bytes: data.read(h.offset, h.end - h.offset), base: h.offset, abbrevs: this.abbrevs(h.abbrevOffset),
+        littleEndian: this.littleEndian, file: this.path, sectionName: data.name, scratch: newScratch(),
+      };
+      this.liveUnits.set(index, new WeakRef(u));
+    }
     this.unitCache.set(index, u, u.bytes.length);
     return u;
   }

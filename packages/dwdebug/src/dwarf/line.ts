@@ -201,32 +201,50 @@ export const LineFlag = { isStmt: 1, endSequence: 2, prologueEnd: 4, epilogueBeg
 /**
  * The rows of one line program, sorted by address (stable, so rows at one
  * address keep program order, and sequences stay whole). Columns of numbers
- * in typed arrays: a kernel unit has thousands of rows. Addresses are kept as
- * their high and low 32-bit halves (a table may mix sequences at kernel
- * addresses with sequences left at 0 by discarded sections, so no double
- * holds them all exactly), and decoding allocates no bigint per row;
- * {@link rowAddress} gives the address.
+ * in typed arrays, each as narrow as its values allow: the 1,000 kernel units
+ * a session may touch hold millions of rows. Addresses are kept as their
+ * high and low 32-bit halves (a table may mix sequences at kernel addresses
+ * with sequences left at 0 by discarded sections, so no double holds them
+ * all exactly); rows being sorted, the high halves come in a few runs.
+ * Decoding allocates no bigint per row; {@link rowAddress} gives the address.
  */
 export interface LineTable {
   readonly header: LineHeader;
-  readonly hi: Uint32Array;
+  /** Low 32 bits of each row's address. */
   readonly lo: Uint32Array;
-  readonly file: Uint32Array;
-  readonly line: Uint32Array;
-  readonly column: Uint32Array;
+  /** High 32 bits of the addresses by runs: `hiValues[k]` from row `hiStarts[k]` to the next run. */
+  readonly hiValues: Uint32Array;
+  readonly hiStarts: Uint32Array;
+  readonly file: Uint16Array | Uint32Array;
+  readonly line: Uint16Array | Uint32Array;
+  readonly column: Uint8Array | Uint16Array | Uint32Array;
   readonly flags: Uint8Array;
-  readonly discriminator: Uint32Array;
+  readonly discriminator: Uint8Array | Uint16Array | Uint32Array;
   readonly length: number;
+}
+
+/** The high 32 bits of row `i`'s address. */
+export function rowHi(t: LineTable, i: number): number {
+  const starts = t.hiStarts;
+  if (starts.length <= 1) return t.hiValues[0] ?? 0;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return t.hiValues[lo]!;
 }
 
 /** The address of row `i`. */
 export function rowAddress(t: LineTable, i: number): bigint {
-  return (BigInt(t.hi[i]!) << 32n) | BigInt(t.lo[i]!);
+  return (BigInt(rowHi(t, i)) << 32n) | BigInt(t.lo[i]!);
 }
 
 /** True when rows `i` and `j` have the same address. */
 export function sameAddress(t: LineTable, i: number, j: number): boolean {
-  return t.hi[i] === t.hi[j] && t.lo[i] === t.lo[j];
+  return t.lo[i] === t.lo[j] && rowHi(t, i) === rowHi(t, j);
 }
 
 const MAX_ROWS = 50_000_000;
@@ -249,15 +267,12 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   const b = r.bytes;
   const le = r.littleEndian;
   const endPos = Math.min(r.end, h.end - r.base);
-  // A row takes about two bytes of program; size the columns once for that.
+  // Rows are decoded into shared scratch columns (sized for the largest program yet; a row takes
+  // about two bytes of program), then packed.
   let cap = Math.max(64, (endPos - r.pos) >> 1);
-  let hiA = new Uint32Array(cap);
-  let loA = new Uint32Array(cap);
-  let file = new Uint32Array(cap);
-  let line = new Uint32Array(cap);
-  let column = new Uint32Array(cap);
-  let flags = new Uint8Array(cap);
-  let disc = new Uint32Array(cap);
+  if (scratch.lo.length < cap) scratch = newScratch(cap);
+  cap = scratch.lo.length;
+  let { hi: hiA, lo: loA, file, line, column, flags, disc } = scratch;
   let n = 0;
 
   // The address is the last DW_LNE_set_address (split into 32-bit halves once) plus a number
@@ -282,13 +297,11 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
 
   const grow = () => {
     cap *= 2;
-    const h2 = new Uint32Array(cap); h2.set(hiA); hiA = h2;
-    const o2 = new Uint32Array(cap); o2.set(loA); loA = o2;
-    const f2 = new Uint32Array(cap); f2.set(file); file = f2;
-    const l2 = new Uint32Array(cap); l2.set(line); line = l2;
-    const c2 = new Uint32Array(cap); c2.set(column); column = c2;
-    const g2 = new Uint8Array(cap); g2.set(flags); flags = g2;
-    const d2 = new Uint32Array(cap); d2.set(disc); disc = d2;
+    const grown = newScratch(cap);
+    grown.hi.set(hiA); grown.lo.set(loA); grown.file.set(file); grown.line.set(line);
+    grown.column.set(column); grown.flags.set(flags); grown.disc.set(disc);
+    scratch = grown;
+    ({ hi: hiA, lo: loA, file, line, column, flags, disc } = grown);
   };
   const advance = (opAdvance: number) => {
     if (maxOps === 1) addr += minInst * opAdvance;
@@ -427,6 +440,37 @@ export function runLineProgram(r: Reader, h: LineHeader, addressSize: number): L
   return sortRows(h, hiA, loA, file, line, column, flags, disc, n);
 }
 
+/** Decoding columns shared by every line program run (a thread runs one program at a time). */
+interface Scratch {
+  readonly hi: Uint32Array;
+  readonly lo: Uint32Array;
+  readonly file: Uint32Array;
+  readonly line: Uint32Array;
+  readonly column: Uint32Array;
+  readonly flags: Uint8Array;
+  readonly disc: Uint32Array;
+}
+
+function newScratch(cap: number): Scratch {
+  return {
+    hi: new Uint32Array(cap), lo: new Uint32Array(cap), file: new Uint32Array(cap), line: new Uint32Array(cap),
+    column: new Uint32Array(cap), flags: new Uint8Array(cap), disc: new Uint32Array(cap),
+  };
+}
+
+let scratch = newScratch(4096);
+
+/** A copy of `n` values (in the order `order` gives, if any) in the narrowest array that holds them. */
+function narrow(a: Uint32Array, n: number, order: Uint32Array | undefined, bytes: boolean): Uint8Array | Uint16Array | Uint32Array {
+  let max = 0;
+  for (let i = 0; i < n; i++) if (a[i]! > max) max = a[i]!;
+  const out = bytes && max < 0x100 ? new Uint8Array(n) : max < 0x10000 ? new Uint16Array(n) : new Uint32Array(n);
+  if (order) for (let i = 0; i < n; i++) out[i] = a[order[i]!]!;
+  else out.set(a.subarray(0, n));
+  return out;
+}
+
+/** Packs the decoded rows into a table, sorted by address (sequences kept whole). */
 function sortRows(h: LineHeader, hi: Uint32Array, lo: Uint32Array, file: Uint32Array, line: Uint32Array, column: Uint32Array, flags: Uint8Array, disc: Uint32Array, n: number): LineTable {
   const cmp = (i: number, j: number) => hi[i]! - hi[j]! || lo[i]! - lo[j]!;
   let sorted = true;
@@ -437,36 +481,41 @@ function sortRows(h: LineHeader, hi: Uint32Array, lo: Uint32Array, file: Uint32A
       break;
     }
   }
-  // Columns sized by estimate: a view of the rows, copied only when the slack is large.
-  const fit = <T extends Uint32Array | Uint8Array>(a: T): T => (a.length > n + (n >> 2) + 64 ? a.slice(0, n) : a.subarray(0, n)) as T;
-  if (sorted) return { header: h, hi: fit(hi), lo: fit(lo), file: fit(file), line: fit(line), column: fit(column), flags: fit(flags), discriminator: fit(disc), length: n };
-  // Sort sequences, not rows: rows of a sequence stay together and in order.
-  const seqs: [number, number][] = [];
-  let s = 0;
+  let order: Uint32Array | undefined;
+  if (!sorted) {
+    // Sort sequences, not rows: rows of a sequence stay together and in order.
+    const seqs: [number, number][] = [];
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      if (flags[i]! & LineFlag.endSequence) {
+        seqs.push([s, i + 1]);
+        s = i + 1;
+      }
+    }
+    if (s < n) seqs.push([s, n]);
+    seqs.sort((a, b) => cmp(a[0], b[0]) || a[0] - b[0]);
+    order = new Uint32Array(n);
+    let k = 0;
+    for (const [a, b] of seqs) for (let i = a; i < b; i++) order[k++] = i;
+  }
+  const outLo = new Uint32Array(n);
+  const outFlags = new Uint8Array(n);
+  const hiValues: number[] = [];
+  const hiStarts: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (flags[i]! & LineFlag.endSequence) {
-      seqs.push([s, i + 1]);
-      s = i + 1;
+    const k = order ? order[i]! : i;
+    outLo[i] = lo[k]!;
+    outFlags[i] = flags[k]!;
+    if (hiValues.length === 0 || hiValues[hiValues.length - 1] !== hi[k]) {
+      hiValues.push(hi[k]!);
+      hiStarts.push(i);
     }
   }
-  if (s < n) seqs.push([s, n]);
-  seqs.sort((a, b) => cmp(a[0], b[0]) || a[0] - b[0]);
-  const out = {
-    header: h, hi: new Uint32Array(n), lo: new Uint32Array(n), file: new Uint32Array(n), line: new Uint32Array(n), column: new Uint32Array(n),
-    flags: new Uint8Array(n), discriminator: new Uint32Array(n), length: n,
+  return {
+    header: h, lo: outLo, hiValues: Uint32Array.from(hiValues), hiStarts: Uint32Array.from(hiStarts),
+    file: narrow(file, n, order, false) as Uint16Array | Uint32Array, line: narrow(line, n, order, false) as Uint16Array | Uint32Array,
+    column: narrow(column, n, order, true), flags: outFlags, discriminator: narrow(disc, n, order, true), length: n,
   };
-  let k = 0;
-  for (const [a, b] of seqs) {
-    out.hi.set(hi.subarray(a, b), k);
-    out.lo.set(lo.subarray(a, b), k);
-    out.file.set(file.subarray(a, b), k);
-    out.line.set(line.subarray(a, b), k);
-    out.column.set(column.subarray(a, b), k);
-    out.flags.set(flags.subarray(a, b), k);
-    out.discriminator.set(disc.subarray(a, b), k);
-    k += b - a;
-  }
-  return out;
 }
 
 /**
@@ -476,12 +525,18 @@ function sortRows(h: LineHeader, hi: Uint32Array, lo: Uint32Array, file: Uint32A
 export function rowFor(t: LineTable, address: bigint): number {
   const th = Number(address >> 32n) >>> 0;
   const tl = Number(address & 0xffffffffn);
-  let lo = 0;
-  let hi = t.length - 1;
-  let best = -1;
-  while (lo <= hi) {
+  // The run of rows whose high half is the address's (or the last run below it), then the low halves.
+  let run = -1;
+  for (let k = 0; k < t.hiValues.length && t.hiValues[k]! <= th; k++) run = k;
+  if (run < 0) return -1;
+  let lo = t.hiStarts[run]!;
+  let hi = (run + 1 < t.hiStarts.length ? t.hiStarts[run + 1]! : t.length) - 1;
+  // No row of the run at or below the address: the last row of the run before (if any) is.
+  let best = lo - 1;
+  if (t.hiValues[run]! < th) best = hi;
+  else while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (t.hi[mid]! < th || (t.hi[mid] === th && t.lo[mid]! <= tl)) {
+    if (t.lo[mid]! <= tl) {
       best = mid;
       lo = mid + 1;
     } else hi = mid - 1;

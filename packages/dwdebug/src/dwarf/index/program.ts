@@ -479,15 +479,7 @@ export class ProgramCompiler {
       ops[nops++] = OP_END;
       ops[nops++] = 0;
       if (rootSpec) {
-        const root = new AbbrevTable(tableOffset);
-        ct.root = root;
-        root.add(code);
-        root.tags.push(t);
-        root.children.push(children);
-        root.specStart.push(0);
-        root.specCount.push(rootSpec.length >> 1);
-        root.spec = rootSpec;
-        for (const [k, v] of rootImplicit!) root.implicitConst.set(k, v);
+        ct.root = new AbbrevTable(tableOffset, [{ code, tag: t, children, spec: rootSpec, implicit: rootImplicit! }]);
       }
     }
     return undefined;

@@ -262,8 +262,10 @@ export class Scanner {
     // The function-table mode is match mode for no name at all, with code ranges kept.
     this.matcher = opts.functionsOnly ? new NameMatcher('', { types: false, globals: false }, {}) : opts.matcher;
     this.collectFunctions = !this.matcher || !!opts.functionsOnly;
-    // Sized for the names the string section can hold (a kernel's 3.6 MB has 140,000), so it rarely grows.
-    this.strIds = new OffsetTable((strings.str?.length ?? 0) / 24);
+    // Sized for the names the string section can hold (a kernel's 3.6 MB has 140,000), so it rarely grows;
+    // the other modes intern almost nothing.
+    this.strIds = new OffsetTable(this.matcher ? 16 : (strings.str?.length ?? 0) / 24);
+
   }
 
   /** The local id of a name at a `.debug_str` offset. */
