@@ -1,5 +1,5 @@
 import { DW_AT } from './constants.js';
-import type { AttrValue, Die } from './die.js';
+import type { AttrValue } from './die.js';
 
 /**
  * What a unit's root DIE says about the whole unit: its name and directory,
@@ -38,11 +38,17 @@ function num(v: AttrValue | undefined): number | undefined {
   return undefined;
 }
 
+/** A root DIE as {@link readRootInfo} reads it: a `Die`, or attributes decoded elsewhere. */
+export interface RootDie {
+  readonly tag: number;
+  attrs(): readonly { readonly at: number; readonly value: AttrValue }[];
+}
+
 /**
  * Extracts {@link RootInfo} from a root DIE. Bases are read first, because
  * the name itself may be a `strx` relative to DW_AT_str_offsets_base.
  */
-export function readRootInfo(root: Die, strings: (v: AttrValue, strOffsetsBase: number | undefined) => string | undefined): RootInfo {
+export function readRootInfo(root: RootDie, strings: (v: AttrValue, strOffsetsBase: number | undefined) => string | undefined): RootInfo {
   const vals = new Map<number, AttrValue>();
   for (const a of root.attrs()) if (!vals.has(a.at)) vals.set(a.at, a.value);
   const strOffsetsBase = num(vals.get(DW_AT.str_offsets_base));

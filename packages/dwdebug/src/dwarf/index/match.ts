@@ -25,11 +25,11 @@ export interface Leaf {
   readonly bytes: Uint8Array;
   readonly text: string;
   /** Offsets where `text\0` lies in .debug_str, .debug_line_str and the supplementary .debug_str. */
-  readonly offsets: readonly Offsets[];
+  readonly offsets: readonly [Offsets, Offsets, Offsets];
 }
 
 /** A small set of offsets: a few compared directly, many through a hash table. */
-class Offsets {
+export class Offsets {
   private readonly few: Int32Array;
   private readonly many: OffsetTable | undefined;
 
@@ -69,6 +69,9 @@ export interface MatchStrings {
 
 /** Decides whether a DIE's name is the one looked up. */
 export class NameMatcher {
+  /** No offset at all. */
+  static readonly none = new Offsets([]);
+
   private readonly leaves = new Map<string, Leaf | null>();
 
   constructor(

@@ -13,10 +13,9 @@
  *
  * The table is read once, in one pass, without an object per abbreviation
  * (a kernel has 340,000 of them in 2,352 tables). Only the root DIE's
- * abbreviation is also kept in the generic {@link AbbrevTable} form, for
- * the generic decoder that reads the root's attributes.
+ * abbreviation is also kept as declared, for the generic decoder that reads
+ * the root's attributes.
  */
-import { AbbrevTable } from '../abbrev.js';
 import { DW_AT, DW_FORM, DW_TAG } from '../constants.js';
 import type { UnitHeader } from '../unit.js';
 
@@ -104,9 +103,18 @@ export class CompiledTable {
   start = new Int32Array(256);
   /** Total attribute size when the scanner needs none of the attributes and all have a fixed size, else -1. */
   fixed = new Int32Array(256);
+  /**
+   * For scanning by name (match mode), where a DIE is mostly skipped unread:
+   * the offset of a 4-byte strp name from the first attribute when every
+   * attribute before it has a fixed size, likewise a ref4 sibling's, and
+   * the attributes' total size when all are fixed (-1 when not so).
+   */
+  nameAt = new Int32Array(256);
+  sibAt = new Int32Array(256);
+  size = new Int32Array(256);
   ops = new Int32Array(4096);
-  /** The root DIE's abbreviation alone, for the generic decoder (absent when the root's code is not in the table). */
-  root: AbbrevTable | undefined;
+  /** The root DIE's abbreviation, for reading its attributes with the generic decoder (absent when the table lacks its code). */
+  root: RootAbbrev | undefined;
   /** Highest code with a flag set. */
   maxCode = 0;
 
@@ -117,7 +125,20 @@ export class CompiledTable {
     const nf = new Uint8Array(size); nf.set(this.flags); this.flags = nf;
     const ns = new Int32Array(size); ns.set(this.start); this.start = ns;
     const nx = new Int32Array(size); nx.set(this.fixed); this.fixed = nx;
+    const na = new Int32Array(size); na.set(this.nameAt); this.nameAt = na;
+    const sa = new Int32Array(size); sa.set(this.sibAt); this.sibAt = sa;
+    const sz = new Int32Array(size); sz.set(this.size); this.size = sz;
   }
+}
+
+/** The root DIE's abbreviation as declared. */
+export interface RootAbbrev {
+  readonly tag: number;
+  readonly children: boolean;
+  /** (attribute, form) pairs. */
+  readonly spec: readonly number[];
+  /** DW_FORM_implicit_const values by attribute index. */
+  readonly implicit: ReadonlyMap<number, bigint>;
 }
 
 /** Why a table could not be compiled: a message, and whether more bytes of the section might help. */
@@ -340,12 +361,12 @@ export class ProgramCompiler {
   private readonly pair = new Int32Array(2);
 
   /** Compiles a table into {@link table}; a failure leaves it empty. */
-  compile(bytes: Uint8Array, pos: number, end: number, h: UnitHeader, rootCode: number, tableOffset: number): CompileFailure | undefined {
+  compile(bytes: Uint8Array, pos: number, end: number, h: UnitHeader, rootCode: number): CompileFailure | undefined {
     const ct = this.table;
     ct.flags.fill(0, 0, ct.maxCode + 1);
     ct.maxCode = 0;
     ct.root = undefined;
-    const r = this.run(bytes, pos, end, h, rootCode, tableOffset);
+    const r = this.run(bytes, pos, end, h, rootCode);
     if (r) {
       ct.flags.fill(0, 0, ct.maxCode + 1);
       ct.root = undefined;
@@ -353,7 +374,7 @@ export class ProgramCompiler {
     return r;
   }
 
-  private run(bytes: Uint8Array, pos: number, end: number, h: UnitHeader, rootCode: number, tableOffset: number): CompileFailure | undefined {
+  private run(bytes: Uint8Array, pos: number, end: number, h: UnitHeader, rootCode: number): CompileFailure | undefined {
     const ct = this.table;
     const b = bytes;
     let p = pos;
@@ -384,6 +405,9 @@ export class ProgramCompiler {
       const first = nops;
       let skip = 0;
       let allFixed = true;
+      let off = 0;
+      let nameAt = -1;
+      let sibAt = -1;
       let f = AB_PRESENT | (children ? AB_CHILDREN : 0) | (interesting ? AB_INTERESTING : 0);
       const isRoot = code === rootCode;
       const rootSpec: number[] | undefined = isRoot ? [] : undefined;
@@ -409,6 +433,12 @@ export class ProgramCompiler {
           p = next;
         }
         rootSpec?.push(at, form);
+        const fsz = form < sizes.length ? sizes[form]! : FS_UNKNOWN;
+        if (off >= 0) {
+          if (at === DW_AT.name && form === DW_FORM.strp && h.offsetSize === 4) nameAt = off;
+          else if (at === DW_AT.sibling && form === DW_FORM.ref4) sibAt = off;
+          off = fsz >= 0 ? off + fsz : -1;
+        }
         if (nops + 8 > ops.length) {
           const grown = new Int32Array(ops.length * 2);
           grown.set(ops);
@@ -472,6 +502,9 @@ export class ProgramCompiler {
       flags[code] = f;
       start[code] = first;
       fixed[code] = allFixed ? skip : -1;
+      ct.nameAt[code] = interesting ? nameAt : -1;
+      ct.sibAt[code] = children ? sibAt : -1;
+      ct.size[code] = off;
       if (skip) {
         ops[nops++] = OP_SKIP;
         ops[nops++] = skip;
@@ -479,7 +512,7 @@ export class ProgramCompiler {
       ops[nops++] = OP_END;
       ops[nops++] = 0;
       if (rootSpec) {
-        ct.root = new AbbrevTable(tableOffset, [{ code, tag: t, children, spec: rootSpec, implicit: rootImplicit! }]);
+        ct.root = { tag: t, children, spec: rootSpec, implicit: rootImplicit! };
       }
     }
     return undefined;

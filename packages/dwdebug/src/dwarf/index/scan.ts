@@ -19,10 +19,10 @@
  * unit end after every DIE, so corrupt input ends the unit's scan with an
  * error and never loops.
  */
-import { parseAbbrevTable, type AbbrevTable } from '../abbrev.js';
+import { AbbrevTable, parseAbbrevTable } from '../abbrev.js';
 import { DW_AT, DW_TAG, isCxxLanguage } from '../constants.js';
-import { DieReader, newScratch, type AttrValue, type UnitBytes } from '../die.js';
-import { decodeUtf8 } from '../reader.js';
+import { DieReader, newScratch, readAttrValue, type AttrValue, type UnitBytes } from '../die.js';
+import { decodeUtf8, Reader } from '../reader.js';
 import { readRootInfo, type RootInfo } from '../root.js';
 import type { SectionData } from '../source.js';
 import { dieId, DieSection, type DieId, type UnitHeader } from '../unit.js';
@@ -170,6 +170,23 @@ function unsignedLength(b: Uint8Array, pos: number, n: number): number {
   let i = 0;
   while (b[pos + i++]! & 0x80 && i < 10);
   return i;
+}
+
+/** A table with no abbreviations, for unit views whose generic reader is made only when needed. */
+const EMPTY_TABLE = new AbbrevTable(0, []);
+
+/** What the scanner needs of a root DIE when it keeps no roots: the language and the string offsets base. */
+function rootBases(attrs: readonly { at: number; value: AttrValue }[]): RootInfo {
+  let language: number | undefined;
+  let strOffsetsBase: number | undefined;
+  let stmtList: number | undefined;
+  for (const a of attrs) {
+    const v = a.value;
+    if (a.at === DW_AT.language && v.kind === 'const') language = Number(v.value);
+    else if (a.at === DW_AT.str_offsets_base && v.kind === 'sec_offset') strOffsetsBase = v.offset;
+    else if (a.at === DW_AT.stmt_list && (v.kind === 'sec_offset' || (v.kind === 'const' && typeof v.value === 'number'))) stmtList = v.kind === 'sec_offset' ? v.offset : Number(v.value);
+  }
+  return { tag: 0, ...(language !== undefined ? { language } : {}), ...(strOffsetsBase !== undefined ? { strOffsetsBase } : {}), ...(stmtList !== undefined ? { stmtList } : {}) };
 }
 
 /** Abbreviation tables of a unit: the compiled one always, the generic one when a slow path needs it. */
@@ -509,7 +526,7 @@ export class Scanner {
     let size = sec.inMemory ? sec.size - h.abbrevOffset : 16384;
     for (;;) {
       const bytes = sec.read(h.abbrevOffset, size);
-      const r = this.compiler.compile(bytes, 0, bytes.length, h, rootCode, h.abbrevOffset);
+      const r = this.compiler.compile(bytes, 0, bytes.length, h, rootCode);
       if (!r) return (this.last = { key, ct: this.compiler.table, full: undefined });
       if (r.truncated && h.abbrevOffset + bytes.length < sec.size) {
         size *= 8;
@@ -549,16 +566,25 @@ export class Scanner {
       this.fail(unitIndex, 'ERR_DWARF_ABBREV', `unknown abbreviation code ${rootCode}`, h.dieOffset, sectionName);
       return;
     }
-    const ub: UnitBytes = { header: h, bytes, base, abbrevs: ct.root, littleEndian: this.littleEndian, file: this.file, sectionName, scratch: newScratch() };
-    const rootReader = new DieReader(ub);
-    const root = rootReader.root();
-    if (!root) {
-      this.fail(unitIndex, rootReader.error, 'unit without a root DIE', h.dieOffset, sectionName);
+    // The root's attributes, with the generic decoder (one DIE per unit).
+    const rootAbbrev = ct.root;
+    const r = new Reader(bytes, { file: this.file, section: sectionName }, this.littleEndian, base, rootPos + unsignedLength(bytes, rootPos, 0), h.end - base);
+    const attrs: { at: number; value: AttrValue }[] = [];
+    for (let k = 0; k < rootAbbrev.spec.length && !r.error; k += 2) {
+      const value = readAttrValue(r, rootAbbrev.spec[k + 1]!, h, rootAbbrev.implicit.get(k >> 1));
+      if (!r.error) attrs.push({ at: rootAbbrev.spec[k]!, value });
+    }
+    if (r.error) {
+      this.fail(unitIndex, r.error, 'unit without a root DIE', h.dieOffset, sectionName);
       return;
     }
-    const info = readRootInfo(root, (v, sob) => this.stringOf(v, sob, h));
-    this.roots.push({ unit: unitIndex, root: info });
-    if (!root.hasChildren) return;
+    const rootEnd = r.pos;
+    const root = { tag: rootAbbrev.tag, attrs: () => attrs };
+    // Only the index keeps the roots; the other modes need the language and the bases.
+    const info: RootInfo = this.matcher ? rootBases(attrs) : readRootInfo(root, (v, sob) => this.stringOf(v, sob, h));
+    if (!this.matcher) this.roots.push({ unit: unitIndex, root: info });
+    if (!rootAbbrev.children) return;
+    const ub: UnitBytes = { header: h, bytes, base, abbrevs: EMPTY_TABLE, littleEndian: this.littleEndian, file: this.file, sectionName, scratch: newScratch() };
     this.b = bytes;
     this.h = h;
     this.base = base;
@@ -573,7 +599,7 @@ export class Scanner {
       const full = this.fullTable(tables, h);
       return full ? (generic = new DieReader({ ...ub, abbrevs: full, scratch: newScratch() })) : undefined;
     };
-    this.walk(unitIndex, info, root.endPos, sectionName, genericReader);
+    this.walk(unitIndex, info, rootEnd, sectionName, genericReader);
     if (this.fnCount > first) this.fnUnits.push(unitIndex, first, this.fnCount);
     this.b = new Uint8Array(0);
   }
@@ -858,6 +884,11 @@ export class Scanner {
     const localRefs: number[] = [];
     const matcher = this.matcher;
     const topLeaf = matcher ? matcher.leafFor('') : null;
+    const skimNames = !!matcher && !this.collectFunctions && le;
+    const topOffsets = topLeaf ? topLeaf.offsets[0]! : matcher ? NameMatcher.none : undefined;
+    const wantGlobals = !matcher || matcher.want.globals;
+    const { nameAt: abNameAt, sibAt: abSibAt, size: abSize } = this.ct;
+    const unitRel = h.offset - base;
 
     let pos = startPos;
     let guard = 0;
@@ -889,6 +920,29 @@ export class Scanner {
         return;
       }
       const hasChildren = (abf & AB_CHILDREN) !== 0;
+      if (skimNames && abf & AB_INTERESTING && modes.length === 1 && abNameAt[code]! >= 0) {
+        // Match mode at the top level: a DIE whose name is not the one looked up is passed over
+        // unread when its sibling or size is at hand too (and it is not a scope to look into).
+        const t = abTag[code]!;
+        const q = pos + abNameAt[code]!;
+        if (!(t === TAG_namespace || (t === TAG_enumeration_type && wantGlobals) || (cxx && (t === TAG_structure_type || t === TAG_class_type || t === TAG_union_type)))
+          && !topOffsets!.has((b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24)) >>> 0)) {
+          if (hasChildren) {
+            const sa = abSibAt[code]!;
+            if (sa >= 0) {
+              const r = pos + sa;
+              const sib = unitRel + ((b[r]! | (b[r + 1]! << 8) | (b[r + 2]! << 16) | (b[r + 3]! << 24)) >>> 0);
+              if (sib > dieStart && sib <= end) {
+                pos = sib;
+                continue;
+              }
+            }
+          } else if (abSize[code]! >= 0) {
+            pos += abSize[code]!;
+            continue;
+          }
+        }
+      }
       if (!(abf & AB_INTERESTING) && abFixed[code]! >= 0) {
         // Nothing to capture, not even a sibling.
         pos += abFixed[code]!;
