@@ -80,10 +80,10 @@ export class Dedup {
   /**
    * The entry kept earlier with the same properties, or -1 when there is
    * none (then `entry`, the caller's number for this one, is recorded as
-   * kept).
+   * kept). `kind` is {@link dedupKind} of the tag and flags, when the caller
+   * has it.
    */
-  seen(nameId: number, tag: number, flags: number, declKey: number, entry: number): number {
-    const kind = dedupKind(tag, flags);
+  seen(nameId: number, tag: number, flags: number, declKey: number, entry: number, kind = dedupKind(tag, flags)): number {
     if (kind === DEDUP_NONE) return -1;
     if (nameId >= this.nameSlot.length) this.grow(nameId);
     const slot = TAG_SLOT[tag]! + 1;

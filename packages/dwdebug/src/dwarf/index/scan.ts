@@ -27,7 +27,7 @@ import { readRootInfo, type RootInfo } from '../root.js';
 import type { SectionData } from '../source.js';
 import { dieId, DieSection, type DieId, type UnitHeader } from '../unit.js';
 import { parseAt } from '../window.js';
-import { Dedup, DEDUP_DECL, dedupKind, EntryFlag, TYPE_TAG, declKeyOf } from './entries.js';
+import { Dedup, DEDUP_DECL, DEDUP_NONE, dedupKind, EntryFlag, TYPE_TAG, declKeyOf } from './entries.js';
 import { readFileKeys } from './file-keys.js';
 import {
   AB_CHILDREN, AB_DECL, AB_DEFINED, AB_EXT, AB_INLINE, AB_INTERESTING, AB_PRESENT, FnKind, ProgramCompiler, type CompiledTable,
@@ -436,9 +436,9 @@ export class Scanner {
    * equivalent ones the first in the file is kept (units are not scanned in
    * file order).
    */
-  private add(nameId: number, id: DieId, tag: number, flags: number, declKey: number): void {
+  private add(nameId: number, id: DieId, tag: number, flags: number, declKey: number, kind = dedupKind(tag, flags)): void {
     if (nameId < 0) return;
-    const prev = this.dedup.seen(nameId, tag, flags, declKey, this.count);
+    const prev = this.dedup.seen(nameId, tag, flags, declKey, this.count, kind);
     if (prev < 0) this.push(nameId, id, tag, flags, declKey);
     else if (id < this.die[prev]!) {
       this.die[prev] = id;
@@ -943,14 +943,25 @@ export class Scanner {
           }
         }
       }
-      if (!(abf & AB_INTERESTING) && abFixed[code]! >= 0) {
-        // Nothing to capture, not even a sibling.
-        pos += abFixed[code]!;
-        if (hasChildren) {
-          pos = this.skipChildren(pos, dr);
-          if (pos < 0) return cannotSkip(dieStart);
+      if (!(abf & AB_INTERESTING)) {
+        if (abFixed[code]! >= 0) {
+          // Nothing to capture, not even a sibling.
+          pos += abFixed[code]!;
+          if (hasChildren) {
+            pos = this.skipChildren(pos, dr);
+            if (pos < 0) return cannotSkip(dieStart);
+          }
+          continue;
         }
-        continue;
+        if (le && abSibAt[code]! >= 0) {
+          // Only the sibling matters, and it is at a fixed place: jump without running the program.
+          const r = pos + abSibAt[code]!;
+          const sib = unitRel + ((b[r]! | (b[r + 1]! << 8) | (b[r + 2]! << 16) | (b[r + 3]! << 24)) >>> 0);
+          if (sib > dieStart && sib <= end) {
+            pos = sib;
+            continue;
+          }
+        }
       }
       pos = this.readDie(pos, code);
       if (pos < 0) pos = this.readDieGeneric(dr(), dieStart);
@@ -1016,16 +1027,18 @@ export class Scanner {
           if (!decl && (isType || abf & AB_DEFINED)) flags |= EntryFlag.defined;
         }
         // The declaring file and line tell apart definitions kept once per declaration; computed only for those.
-        const wantKey = (tag === TAG_enumeration_type && (!matcher || matcher.want.globals)) || (qid >= 0 && dedupKind(tag, mode === MODE_CLASS ? (decl ? EntryFlag.declaration : EntryFlag.defined) : flags) === DEDUP_DECL);
+        const entryFlags = mode === MODE_CLASS ? (decl ? EntryFlag.declaration : EntryFlag.defined) : flags;
+        const kind = qid >= 0 ? dedupKind(tag, entryFlags) : DEDUP_NONE;
+        const wantKey = (tag === TAG_enumeration_type && (!matcher || matcher.want.globals)) || kind === DEDUP_DECL;
         const dk = wantKey && (this.dFile >= 0 || this.dLine) ? declKeyOf(this.dFile >= 0 ? hashOf(this.dFile) : 0, this.dLine) : 0;
         if (mode === MODE_CLASS) {
           // Members of C++ classes are declarations; out-of-line definitions name them by reference.
           if (named && (isFunc || isVar || tag === TAG_member)) memberNames!.set(base + dieStart, qid);
-          if (qid >= 0 && isType) this.add(qid, id, tag, decl ? EntryFlag.declaration : EntryFlag.defined, dk);
+          if (qid >= 0 && isType) this.add(qid, id, tag, entryFlags, dk, kind);
         } else if (isType || isFunc || isVar) {
           if (named) {
             if (memberNames && decl) memberNames.set(base + dieStart, qid);
-            if (qid >= 0) this.add(qid, id, tag, flags, dk);
+            if (qid >= 0) this.add(qid, id, tag, flags, dk, kind);
           } else if (this.dRef >= 0 && (isFunc || isVar) && (!matcher || matcher.want.globals)) {
             if (this.dRefKind === 0) localRefs.push(dieStart, this.dRef - base, tag, flags | EntryFlag.namedByReference);
             else this.pending.push({ die: id, target: this.refTarget(), tag, flags: flags | EntryFlag.namedByReference });
