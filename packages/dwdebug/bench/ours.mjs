@@ -1,7 +1,8 @@
 // One scenario of the vmlinux benchmark, run in a fresh process by vmlinux.mjs.
 // Usage: node bench/ours.mjs <scenario> <vmlinux> [addresses-file] [workers]
 // STACKDB_BENCH_CACHE=DIR uses (and fills) an on-disk index cache there;
-// STACKDB_BENCH_WORKERS=N forces the number of worker threads.
+// STACKDB_BENCH_INDEX=1 builds the whole name index at load (indexAtLoad);
+// STACKDB_BENCH_WORKERS=N forces the number of worker threads of index builds.
 // Prints one JSON line: { ms, detail }.
 import fs from 'node:fs';
 import { ElfFile, DebugFile, elfDwarfSections, typeName, strip } from '../dist/index.js';
@@ -14,6 +15,7 @@ const opts = {
   ...(workers !== undefined && workers !== '-' ? { workers: Number(workers) } : {}),
   ...(scenario === 'eager' ? { eager: true } : {}),
   ...(process.env.STACKDB_BENCH_CACHE ? { indexCache: process.env.STACKDB_BENCH_CACHE } : {}),
+  ...(process.env.STACKDB_BENCH_INDEX ? { indexAtLoad: true } : {}),
 };
 const df = await DebugFile.load(elfDwarfSections(elf), opts);
 const loaded = performance.now();

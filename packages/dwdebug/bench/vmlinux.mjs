@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Benchmark: the DWARF engine on the kernel's debug vmlinux, beside drgn and gdb
-// on the same file in the same run. Each measurement runs in a fresh process;
-// wall time and peak RSS come from GNU time.
+// on the same file in the same run. Each measurement runs in a fresh process
+// (cold: nothing of a previous run is reused, the file itself is in the page
+// cache); wall time, CPU time (user + system) and peak RSS come from GNU time.
+// The load average is printed before and after: the machine may be shared.
 //
 //   node packages/dwdebug/bench/vmlinux.mjs [--vmlinux PATH] [--no-gdb] [--no-gdb-ptype] [--eager] [--runs N]
 //
@@ -24,13 +26,16 @@ if (!vmlinux || !fs.existsSync(vmlinux)) {
   process.exit(2);
 }
 
-/** Runs a command under GNU time; returns wall seconds, peak RSS in MB and stdout. */
+/** Runs a command under GNU time; returns wall and CPU seconds, peak RSS in MB and stdout. */
 function timed(cmd, argv, input, env = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '@@TIME %e %M', cmd, ...argv], { encoding: 'utf8', input, maxBuffer: 1 << 28, env: { ...process.env, ...env } });
-  const m = /@@TIME ([\d.]+) (\d+)/.exec(r.stderr);
+  const r = spawnSync('/usr/bin/time', ['-f', '@@TIME %e %U %S %M', cmd, ...argv], { encoding: 'utf8', input, maxBuffer: 1 << 28, env: { ...process.env, ...env } });
+  const m = /@@TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
   if (r.status !== 0 || !m) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
-  return { s: Number(m[1]), mb: Math.round(Number(m[2]) / 1024), out: r.stdout.trim() };
+  return { s: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), mb: Math.round(Number(m[4]) / 1024), out: r.stdout.trim() };
 }
+
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = load();
 
 /** 1,000 pseudo-random addresses in the kernel's text, from System.map. */
 function kernelAddresses() {
@@ -60,11 +65,11 @@ function measure(tool, work, fn) {
       const r = fn();
       if (!best || r.s < best.s) best = r;
     } catch (err) {
-      best = { s: NaN, mb: NaN, out: `failed: ${err.message.split('\n')[0]}` };
+      best = { s: NaN, cpu: NaN, mb: NaN, out: `failed: ${err.message.split('\n')[0]}` };
     }
   }
   rows.push({ tool, work, ...best });
-  process.stderr.write(`${tool.padEnd(8)} ${work.padEnd(34)} ${best.s}s ${best.mb}MB ${best.out.slice(0, 100)}\n`);
+  process.stderr.write(`${tool.padEnd(8)} ${work.padEnd(40)} ${best.s}s ${best.cpu.toFixed(2)}s cpu ${best.mb}MB ${best.out.slice(0, 100)}\n`);
 }
 
 const ours = (scenario, env = {}) => () => {
@@ -76,7 +81,9 @@ const drgn = (code) => () => timed(python, ['-c', `import drgn\np = drgn.Program
 const gdb = (cmds) => () => timed('gdb', ['-batch', '-nx', ...cmds.flatMap((c) => ['-ex', c]), vmlinux]);
 
 measure('stackdb', 'load + lookup do_sys_openat2', ours('function'));
-measure('stackdb', 'same, forced 1 worker + calling thread', ours('function', { STACKDB_BENCH_WORKERS: '1' }));
+// The whole name index built at load (what later lookups use), in the calling thread, then with a worker.
+measure('stackdb', 'same, full index at load, 1 thread', ours('function', { STACKDB_BENCH_INDEX: '1', STACKDB_BENCH_WORKERS: '0' }));
+measure('stackdb', 'same, full index at load, + 1 worker', ours('function', { STACKDB_BENCH_INDEX: '1', STACKDB_BENCH_WORKERS: '1' }));
 // The on-disk index cache: filled by one untimed load, then measured.
 ours('function', { STACKDB_BENCH_CACHE: cacheDir })();
 measure('stackdb', 'same, index cache warm', ours('function', { STACKDB_BENCH_CACHE: cacheDir }));
@@ -121,9 +128,10 @@ if (flag('--eager')) measure('stackdb', 'eager full load (every unit)', ours('ea
 
 fs.rmSync(addrFile, { force: true });
 fs.rmSync(cacheDir, { recursive: true, force: true });
-const w = [10, 40, 9, 10];
+const w = [10, 42, 9, 8, 13];
 const line = (c) => `| ${c.map((x, i) => String(x).padEnd(w[i])).join(' | ')} |`;
-console.log(`vmlinux: ${vmlinux} (${Math.round(fs.statSync(vmlinux).size / 1e6)} MB), ${os.cpus().length} CPUs, node ${process.version}`);
-console.log(line(['tool', 'work', 'time (s)', 'peak RSS (MB)']));
+console.log(`vmlinux: ${vmlinux} (${Math.round(fs.statSync(vmlinux).size / 1e6)} MB), ${os.cpus().length} CPUs, node ${process.version}, ${runs === 1 ? 'one run' : `best of ${runs}`} per row`);
+console.log(`load average before: ${loadBefore}; after: ${load()}`);
+console.log(line(['tool', 'work', 'time (s)', 'CPU (s)', 'peak RSS (MB)']));
 console.log(line(w.map((n) => '-'.repeat(n))));
-for (const r of rows) console.log(line([r.tool, r.work, Number.isNaN(r.s) ? 'failed' : r.s.toFixed(2), Number.isNaN(r.mb) ? '-' : r.mb]));
+for (const r of rows) console.log(line([r.tool, r.work, Number.isNaN(r.s) ? 'failed' : r.s.toFixed(2), Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(2), Number.isNaN(r.mb) ? '-' : r.mb]));
