@@ -47,7 +47,7 @@ export interface DebugFileOptions {
    * {@link DebugFile.indexNames} builds it at any time, in worker threads.
    */
   readonly indexAtLoad?: boolean;
-  /** Worker threads for index builds at load or by `indexNames()`, besides the calling thread; 0 indexes in the calling thread alone. Default: one per idle CPU for large files. */
+  /** Worker threads for index builds at load or by `indexNames()`, besides the calling thread; 0 indexes in the calling thread alone. Default: one per idle CPU for large files, on machines with four CPUs or more. */
   readonly workers?: number;
   /** Throw the first decode error at load instead of keeping what could be read. */
   readonly strict?: boolean;

@@ -32,18 +32,24 @@ export interface BuildOptions {
    * Worker threads besides the calling thread, which scans too (so a load
    * keeps its thread busy until the index is built). 0 scans in the calling
    * thread alone. Default: one per idle CPU (by the load average) beyond the
-   * calling thread's, at most 7; none for small files.
+   * calling thread's, at most 7, on machines with four CPUs or more; none for
+   * small files.
    */
   readonly workers?: number;
 }
 
 /**
  * Worker threads to start by default: one per CPU that is idle now, besides
- * the calling thread's. On a busy machine an extra thread only competes for
- * the same CPU (and costs its own heap), so the load average decides.
+ * the calling thread's, on machines with at least four CPUs. On a busy
+ * machine an extra thread only competes for the same CPU (and costs its own
+ * heap). On two CPUs it does not pay either: a scanning thread already keeps
+ * V8's compiler and garbage-collector threads busy on the second CPU
+ * (≈1.35 CPUs for one scan of the kernel), so a worker slowed the kernel's
+ * index from 0.68 s to 0.81 s when measured.
  */
 function defaultWorkers(): number {
   const cpus = Math.min(8, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  if (cpus < 4) return 0;
   const idle = Math.floor(cpus - os.loadavg()[0]! + 0.5);
   return Math.max(0, Math.min(cpus, idle) - 1);
 }
