@@ -49,8 +49,8 @@ export class DwarfContext {
   private readonly sections = new Map<SectionKey, SectionData | null>();
   private readonly readers = new Map<string, FileReader>();
   private readonly abbrevCache = new Lru<number, AbbrevTable>(256);
-  private readonly unitCache: Lru<number, UnitBytes>;
-  private readonly liveUnits = new Map<number, WeakRef<UnitBytes>>();
+  private readonly unitCache: Lru<number, UnitHandle>;
+  private readonly handles: (UnitHandle | undefined)[] = [];
   private readonly lineCache: Lru<number, LineTable | null>;
   private readonly headerCache = new Lru<number, LineHeader | null>(4096);
 
@@ -63,7 +63,7 @@ export class DwarfContext {
     this.littleEndian = provider.littleEndian;
     // Ask for the .dwo name first: asking for .debug_info could read a whole section just to test for it.
     this.dwo = !!provider.section('.debug_info.dwo') && !(provider as DwarfFileSections).sectionFileRange?.('.debug_info') && !provider.section('.debug_info');
-    this.unitCache = new Lru(opts.unitCacheBytes ?? 64 * 1024 * 1024);
+    this.unitCache = new Lru(opts.unitCacheBytes ?? 64 * 1024 * 1024, (_, u) => u.release());
     this.lineCache = new Lru(opts.lineCacheRows ?? 2_000_000);
     for (const [key, section, types] of [['info', DieSection.info, false], ['types', DieSection.types, true]] as const) {
       const data = this.section(key);
@@ -149,27 +149,29 @@ export class DwarfContext {
     return t;
   }
 
-  /** A unit's bytes and abbreviations, read on first use and kept while recently used. Throws DwarfError. */
+  /**
+   * A unit: its bytes (read on first use, kept while recently used) and
+   * abbreviations. The object is the unit's for good; symbols and types hold
+   * it, not its bytes, which the cache may drop and read again. Throws
+   * DwarfError.
+   */
   unit(index: number): UnitBytes {
-    let u = this.unitCache.get(index);
-    if (u) return u;
-    // Symbols and types keep their unit's bytes: one the cache let go may still be alive, and is reused, not read again.
-    u = this.liveUnits.get(index)?.deref();
+    let u = this.handles[index];
     if (!u) {
       const h = this.units[index];
       if (!h) throw new DwarfError('ERR_DWARF_UNIT', `no unit ${index}`, { file: this.path });
       const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
-      u = {
-        header: h, bytes: data.read(h.offset, h.end - h.offset), base: h.offset, abbrevs: this.abbrevs(h.abbrevOffset),
-        littleEndian: this.littleEndian, file: this.path, sectionName: data.name, scratch: newScratch(),
-      };
-      this.liveUnits.set(index, new WeakRef(u));
-    }
-    this.unitCache.set(index, u, u.bytes.length);
+      u = new UnitHandle(h, this.abbrevs(h.abbrevOffset), this.littleEndian, this.path, data.name, () => {
+        const bytes = data.read(h.offset, h.end - h.offset);
+        this.unitCache.set(index, u!, bytes.length);
+        return bytes;
+      });
+      this.handles[index] = u;
+    } else this.unitCache.get(index);
     return u;
   }
 
-  /** A reader over a unit's DIEs (one per unit, reused). */
+  /** A reader over a unit's DIEs (one per unit while its bytes are kept, reused). */
   dies(index: number): DieReader {
     const u = this.unit(index);
     return (u.scratch.dies ??= new DieReader(u));
@@ -185,7 +187,7 @@ export class DwarfContext {
     if (r) return r;
     const h = this.units[index];
     if (!h) throw new DwarfError('ERR_DWARF_UNIT', `no unit ${index}`, { file: this.path });
-    let dr = this.unitCache.get(index)?.scratch.dies;
+    let dr = this.handles[index]?.loaded ? this.handles[index]!.scratch.dies : undefined;
     if (!dr) {
       const data = this.section(h.section === DieSection.types ? 'types' : 'info')!;
       const head = data.read(h.offset, Math.min(h.end - h.offset, 4096));
@@ -388,7 +390,44 @@ export class DwarfContext {
   close(): void {
     for (const r of this.readers.values()) r.close();
     this.unitCache.clear();
+    for (const u of this.handles) u?.release();
     this.lineCache.clear();
     this.headerCache.clear();
+  }
+}
+
+/**
+ * A unit whose bytes can be let go: read again on the next use after the
+ * unit cache dropped them, together with the readers made over them.
+ */
+class UnitHandle implements UnitBytes {
+  readonly base: number;
+  scratch = newScratch();
+  private data: Uint8Array | undefined;
+
+  constructor(
+    readonly header: UnitHeader,
+    readonly abbrevs: AbbrevTable,
+    readonly littleEndian: boolean,
+    readonly file: string,
+    readonly sectionName: string,
+    private readonly read: () => Uint8Array,
+  ) {
+    this.base = header.offset;
+  }
+
+  get bytes(): Uint8Array {
+    return (this.data ??= this.read());
+  }
+
+  /** True while the bytes are in memory. */
+  get loaded(): boolean {
+    return this.data !== undefined;
+  }
+
+  /** Drops the bytes and the readers over them (readers still in use keep their copy). */
+  release(): void {
+    this.data = undefined;
+    this.scratch = newScratch();
   }
 }

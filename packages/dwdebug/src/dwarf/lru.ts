@@ -10,7 +10,11 @@ export class Lru<K, V> {
   private total = 0;
   private clock = 0;
 
-  constructor(private readonly maxWeight: number) {}
+  constructor(
+    private readonly maxWeight: number,
+    /** Told of each entry dropped to make room. */
+    private readonly onEvict?: (key: K, value: V) => void,
+  ) {}
 
   get(key: K): V | undefined {
     const e = this.map.get(key);
@@ -35,6 +39,7 @@ export class Lru<K, V> {
       if (this.total <= target || this.map.size <= 1) break;
       this.map.delete(k);
       this.total -= e.weight;
+      this.onEvict?.(k, e.value);
     }
   }
 
