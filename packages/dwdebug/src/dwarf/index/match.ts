@@ -33,7 +33,7 @@ export class Offsets {
   private readonly few: Int32Array;
   private readonly many: OffsetTable | undefined;
 
-  constructor(list: number[]) {
+  constructor(readonly list: readonly number[]) {
     this.few = Int32Array.from(list.length <= 8 ? list : []);
     if (list.length > 8) {
       this.many = new OffsetTable(list.length);
@@ -96,6 +96,18 @@ export class NameMatcher {
     }
     this.leaves.set(prefix, leaf);
     return leaf;
+  }
+
+  /** The leaves a DIE can be named in some scope: the whole name, and what follows each `::`. */
+  allLeaves(): Leaf[] {
+    const out: Leaf[] = [];
+    const top = this.leafFor('');
+    if (top) out.push(top);
+    for (let i = this.name.indexOf('::'); i >= 0; i = this.name.indexOf('::', i + 2)) {
+      const leaf = this.leafFor(this.name.slice(0, i));
+      if (leaf) out.push(leaf);
+    }
+    return out;
   }
 
   /** True when a name at `offset` of string space `space` (0 .debug_str, 1 .debug_line_str, 2 supplementary) is the leaf. */

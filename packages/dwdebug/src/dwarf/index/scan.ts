@@ -547,9 +547,10 @@ export class Scanner {
 
   /**
    * Scans one unit. `bytes` holds the whole unit with `bytes[0]` at section
-   * offset `base`.
+   * offset `base`. Match mode may be told to stop once past `stopAfter`
+   * (relative to `bytes`): no DIE it wants lies beyond.
    */
-  scanUnit(unitIndex: number, h: UnitHeader, bytes: Uint8Array, base: number, sectionName: string): void {
+  scanUnit(unitIndex: number, h: UnitHeader, bytes: Uint8Array, base: number, sectionName: string, stopAfter?: number): void {
     const rootPos = h.dieOffset - base;
     const rootCode = readUnsigned(bytes, rootPos, 0, this.littleEndian);
     const tables = this.tablesFor(h, rootCode);
@@ -599,7 +600,7 @@ export class Scanner {
       const full = this.fullTable(tables, h);
       return full ? (generic = new DieReader({ ...ub, abbrevs: full, scratch: newScratch() })) : undefined;
     };
-    this.walk(unitIndex, info, rootEnd, sectionName, genericReader);
+    this.walk(unitIndex, info, rootEnd, sectionName, genericReader, stopAfter ?? Infinity);
     if (this.fnCount > first) this.fnUnits.push(unitIndex, first, this.fnCount);
     this.b = new Uint8Array(0);
   }
@@ -860,7 +861,7 @@ export class Scanner {
     return pos;
   }
 
-  private walk(unitIndex: number, info: RootInfo, startPos: number, sectionName: string, dr: () => DieReader | undefined): void {
+  private walk(unitIndex: number, info: RootInfo, startPos: number, sectionName: string, dr: () => DieReader | undefined, stopAfter: number): void {
     const b = this.b;
     const h = this.h;
     const le = this.littleEndian;
@@ -893,6 +894,7 @@ export class Scanner {
     let pos = startPos;
     let guard = 0;
     while (modes.length > 0) {
+      if (pos >= stopAfter) break;
       if (pos >= end) {
         // A unit may end without its final null entries; running past the end is corruption.
         if (pos > end) bad('DIE runs past the end of its unit', end);
