@@ -76,6 +76,8 @@ export const AB_INLINE = 16;
 /** The tag can carry an indexed name (else only its size and sibling matter). */
 export const AB_INTERESTING = 32;
 export const AB_PRESENT = 64;
+/** Indexed but not compiled yet: {@link ProgramCompiler.compileCode} makes its program. */
+export const AB_LAZY = 128;
 
 /** 1 for the tags whose names the scanner reads (indexed, or naming a scope it descends into). */
 export const INDEXED_TAG = new Uint8Array(0x10000);
@@ -352,21 +354,37 @@ function set(out: Int32Array, op: number, arg: number): true {
 }
 
 /**
- * Compiles the abbreviation table at `bytes[pos]` (bytes end at `end`) for
- * the scanner. `rootCode` names the abbreviation of the unit's root DIE.
+ * Compiles abbreviation tables for the scanner. A table is first indexed
+ * (each declaration's code, tag, children flag and where its attributes
+ * start: one quick pass over the bytes, which also checks their structure);
+ * a declaration's program is compiled when a DIE first uses it. A scan that
+ * reads only the start of a unit (a type looked up by name) compiles only
+ * the declarations used there.
  */
 export class ProgramCompiler {
   /** The table the last successful {@link compile} made (only valid until the next compile). */
   readonly table = new CompiledTable();
   private readonly pair = new Int32Array(2);
+  private nops = 0;
+  private src: Uint8Array = new Uint8Array(0);
+  private srcEnd = 0;
+  private h!: UnitHeader;
+  /** Position of each declaration's attributes in `src`. */
+  private declAt = new Int32Array(256);
 
-  /** Compiles a table into {@link table}; a failure leaves it empty. */
+  /** Indexes a table into {@link table} (programs compiled on use, see {@link compileCode}); a failure leaves it empty. */
   compile(bytes: Uint8Array, pos: number, end: number, h: UnitHeader, rootCode: number): CompileFailure | undefined {
     const ct = this.table;
     ct.flags.fill(0, 0, ct.maxCode + 1);
     ct.maxCode = 0;
     ct.root = undefined;
-    const r = this.run(bytes, pos, end, h, rootCode);
+    this.nops = 0;
+    this.src = bytes;
+    this.srcEnd = end;
+    this.h = h;
+    let r = this.index(bytes, pos, end);
+    // The root's declaration is compiled now: its attributes are read before the walk.
+    if (!r && rootCode > 0 && rootCode <= ct.maxCode && ct.flags[rootCode]) r = this.compileCode(rootCode, true);
     if (r) {
       ct.flags.fill(0, 0, ct.maxCode + 1);
       ct.root = undefined;
@@ -374,44 +392,32 @@ export class ProgramCompiler {
     return r;
   }
 
-  private run(bytes: Uint8Array, pos: number, end: number, h: UnitHeader, rootCode: number): CompileFailure | undefined {
+  private index(b: Uint8Array, pos: number, end: number): CompileFailure | undefined {
     const ct = this.table;
-    const b = bytes;
     let p = pos;
-    let nops = 0;
-    let { tag, flags, start, fixed, ops } = ct;
-    const pair = this.pair;
-    const sizes = formSizes(h);
     const truncated = (at: number): CompileFailure => ({ code: 'ERR_DWARF_TRUNCATED', message: 'truncated abbreviation table', truncated: true, at });
     for (;;) {
       const declAt = p;
       const code = uleb(b, p, end);
       if (next < 0) return truncated(declAt);
       p = next;
-      if (code === 0) break;
+      if (code === 0) return undefined;
       const t = uleb(b, p, end);
       if (next < 0 || next >= end) return truncated(declAt);
       p = next;
       const children = b[p++] !== 0;
       if (code > 1_000_000) return { code: 'ERR_DWARF_FORM', message: `abbreviation code ${code} too large`, truncated: false, at: declAt };
-      if (code >= tag.length) {
-        ct.grow(code);
-        ({ tag, flags, start, fixed } = ct);
+      if (code >= ct.tag.length) ct.grow(code);
+      if (code >= this.declAt.length) {
+        const d = new Int32Array(ct.tag.length);
+        d.set(this.declAt);
+        this.declAt = d;
       }
       if (code > ct.maxCode) ct.maxCode = code;
-      if (flags[code]) return { code: 'ERR_DWARF_FORMAT', message: `duplicate abbreviation code ${code}`, truncated: false, at: declAt };
-      const interesting = t < 0x10000 && INDEXED_TAG[t] === 1;
-      const subprogram = t === DW_TAG.subprogram;
-      const first = nops;
-      let skip = 0;
-      let allFixed = true;
-      let off = 0;
-      let nameAt = -1;
-      let sibAt = -1;
-      let f = AB_PRESENT | (children ? AB_CHILDREN : 0) | (interesting ? AB_INTERESTING : 0);
-      const isRoot = code === rootCode;
-      const rootSpec: number[] | undefined = isRoot ? [] : undefined;
-      const rootImplicit = isRoot ? new Map<number, bigint>() : undefined;
+      if (ct.flags[code]) return { code: 'ERR_DWARF_FORMAT', message: `duplicate abbreviation code ${code}`, truncated: false, at: declAt };
+      ct.tag[code] = t;
+      ct.flags[code] = AB_PRESENT | AB_LAZY | (children ? AB_CHILDREN : 0) | (t < 0x10000 && INDEXED_TAG[t] === 1 ? AB_INTERESTING : 0);
+      this.declAt[code] = p;
       for (let count = 0; ; count++) {
         // Attribute and form are one byte each nearly always: read those inline.
         let at = b[p]!;
@@ -425,96 +431,136 @@ export class ProgramCompiler {
         } else p += 2;
         if (at === 0 && form === 0) break;
         if (count > 100_000) return { code: 'ERR_DWARF_FORMAT', message: 'abbreviation with too many attributes', truncated: false, at: declAt };
-        let implicit = 0;
         if (form === DW_FORM.implicit_const) {
-          implicit = sleb(b, p, end);
+          sleb(b, p, end);
           if (next < 0) return truncated(declAt);
-          if (rootSpec) rootImplicit!.set(rootSpec.length >> 1, slebBig(b, p));
           p = next;
         }
-        rootSpec?.push(at, form);
-        const fsz = form < sizes.length ? sizes[form]! : FS_UNKNOWN;
-        if (off >= 0) {
-          if (at === DW_AT.name && form === DW_FORM.strp && h.offsetSize === 4) nameAt = off;
-          else if (at === DW_AT.sibling && form === DW_FORM.ref4) sibAt = off;
-          off = fsz >= 0 ? off + fsz : -1;
-        }
-        if (nops + 8 > ops.length) {
-          const grown = new Int32Array(ops.length * 2);
-          grown.set(ops);
-          ct.ops = ops = grown;
-        }
-        const info = at < 0x100 ? AT_INFO[at]! : 0;
-        if (info) {
-          if (info & AT_DEFINED) f |= AB_DEFINED;
-          else if (info & AT_INLINE) f |= AB_INLINE;
-          else if (form === DW_FORM.flag_present && at === DW_AT.declaration) f |= AB_DECL;
-          else if (form === DW_FORM.flag_present && at === DW_AT.external) f |= AB_EXT;
-          let captured = false;
-          if (info & AT_CAPTURE) {
-            // The commonest shapes first (gcc and clang: strp names, ref4 siblings, data1/data2 declaration coordinates).
-            if (at === DW_AT.sibling && form === DW_FORM.ref4) captured = set(pair, OP_SIB4, 0);
-            else if (!interesting && !subprogram) captured = false;
-            else if (interesting && at === DW_AT.name && form === DW_FORM.strp && h.offsetSize === 4) captured = set(pair, OP_NAME_STRP4, 0);
-            else if (interesting && at === DW_AT.decl_file && form === DW_FORM.data1) captured = set(pair, OP_FILE1, 0);
-            else if (interesting && at === DW_AT.decl_line && form === DW_FORM.data1) captured = set(pair, OP_LINE1, 0);
-            else if (interesting && at === DW_AT.decl_line && form === DW_FORM.data2) captured = set(pair, OP_LINE2, 0);
-            else captured = capture(at, form, h, interesting, subprogram, pair);
-          }
-          if (!captured && interesting && form === DW_FORM.implicit_const && (at === DW_AT.decl_file || at === DW_AT.decl_line)) {
-            // gcc's DWARF 5 puts a file or line shared by many DIEs in the abbreviation itself.
-            if (implicit >= 0 && implicit <= 0x7fffffff) captured = set(pair, at === DW_AT.decl_file ? OP_FILE_IMPLICIT : OP_LINE_IMPLICIT, implicit);
-          }
-          if (captured) {
-            if (skip) {
-              ops[nops++] = OP_SKIP;
-              ops[nops++] = skip;
-              skip = 0;
-            }
-            ops[nops++] = pair[0]!;
-            ops[nops++] = pair[1]!;
-            allFixed = false;
-            continue;
-          }
-        }
-        const fs = form < sizes.length ? sizes[form]! : FS_UNKNOWN;
-        if (fs >= 0) {
-          skip += fs;
-          continue;
-        }
-        if (fs === FS_UNKNOWN) return { code: 'ERR_DWARF_FORM', message: `unknown attribute form 0x${form.toString(16)} in abbreviation ${code}`, truncated: false, at: declAt };
-        allFixed = false;
-        if (skip) {
-          ops[nops++] = OP_SKIP;
-          ops[nops++] = skip;
-          skip = 0;
-        }
-        const op = -fs;
-        ops[nops++] = op;
-        ops[nops++] = 0;
+      }
+    }
+  }
+
+  /**
+   * Compiles the program of one declaration of the current table (its flags
+   * lose {@link AB_LAZY}). Fails on a form the scanner does not know.
+   */
+  compileCode(code: number, isRoot = false): CompileFailure | undefined {
+    const ct = this.table;
+    const b = this.src;
+    const end = this.srcEnd;
+    const h = this.h;
+    let p = this.declAt[code]!;
+    let nops = this.nops;
+    let ops = ct.ops;
+    const pair = this.pair;
+    const sizes = formSizes(h);
+    const t = ct.tag[code]!;
+    const children = (ct.flags[code]! & AB_CHILDREN) !== 0;
+    const interesting = (ct.flags[code]! & AB_INTERESTING) !== 0;
+    const subprogram = t === DW_TAG.subprogram;
+    const first = nops;
+    let skip = 0;
+    let allFixed = true;
+    let off = 0;
+    let nameAt = -1;
+    let sibAt = -1;
+    let f = AB_PRESENT | (children ? AB_CHILDREN : 0) | (interesting ? AB_INTERESTING : 0);
+    const rootSpec: number[] | undefined = isRoot ? [] : undefined;
+    const rootImplicit = isRoot ? new Map<number, bigint>() : undefined;
+    // The index pass checked these bytes: every read stays within the table.
+    for (;;) {
+      let at = b[p]!;
+      let form = b[p + 1]!;
+      if ((at | form) & 0x80) {
+        at = uleb(b, p, end);
+        form = uleb(b, next, end);
+        p = next;
+      } else p += 2;
+      if (at === 0 && form === 0) break;
+      let implicit = 0;
+      if (form === DW_FORM.implicit_const) {
+        implicit = sleb(b, p, end);
+        if (rootSpec) rootImplicit!.set(rootSpec.length >> 1, slebBig(b, p));
+        p = next;
+      }
+      rootSpec?.push(at, form);
+      const fsz = form < sizes.length ? sizes[form]! : FS_UNKNOWN;
+      if (fsz === FS_UNKNOWN) return { code: 'ERR_DWARF_FORM', message: `unknown attribute form 0x${form.toString(16)} in abbreviation ${code}`, truncated: false, at: p };
+      if (off >= 0) {
+        if (at === DW_AT.name && form === DW_FORM.strp && h.offsetSize === 4) nameAt = off;
+        else if (at === DW_AT.sibling && form === DW_FORM.ref4) sibAt = off;
+        off = fsz >= 0 ? off + fsz : -1;
       }
       if (nops + 8 > ops.length) {
         const grown = new Int32Array(ops.length * 2);
         grown.set(ops);
         ct.ops = ops = grown;
       }
-      tag[code] = t;
-      flags[code] = f;
-      start[code] = first;
-      fixed[code] = allFixed ? skip : -1;
-      ct.nameAt[code] = interesting ? nameAt : -1;
-      ct.sibAt[code] = children ? sibAt : -1;
-      ct.size[code] = off;
+      const info = at < 0x100 ? AT_INFO[at]! : 0;
+      if (info) {
+        if (info & AT_DEFINED) f |= AB_DEFINED;
+        else if (info & AT_INLINE) f |= AB_INLINE;
+        else if (form === DW_FORM.flag_present && at === DW_AT.declaration) f |= AB_DECL;
+        else if (form === DW_FORM.flag_present && at === DW_AT.external) f |= AB_EXT;
+        let captured = false;
+        if (info & AT_CAPTURE) {
+          // The commonest shapes first (gcc and clang: strp names, ref4 siblings, data1/data2 declaration coordinates).
+          if (at === DW_AT.sibling && form === DW_FORM.ref4) captured = set(pair, OP_SIB4, 0);
+          else if (!interesting && !subprogram) captured = false;
+          else if (interesting && at === DW_AT.name && form === DW_FORM.strp && h.offsetSize === 4) captured = set(pair, OP_NAME_STRP4, 0);
+          else if (interesting && at === DW_AT.decl_file && form === DW_FORM.data1) captured = set(pair, OP_FILE1, 0);
+          else if (interesting && at === DW_AT.decl_line && form === DW_FORM.data1) captured = set(pair, OP_LINE1, 0);
+          else if (interesting && at === DW_AT.decl_line && form === DW_FORM.data2) captured = set(pair, OP_LINE2, 0);
+          else captured = capture(at, form, h, interesting, subprogram, pair);
+        }
+        if (!captured && interesting && form === DW_FORM.implicit_const && (at === DW_AT.decl_file || at === DW_AT.decl_line)) {
+          // gcc's DWARF 5 puts a file or line shared by many DIEs in the abbreviation itself.
+          if (implicit >= 0 && implicit <= 0x7fffffff) captured = set(pair, at === DW_AT.decl_file ? OP_FILE_IMPLICIT : OP_LINE_IMPLICIT, implicit);
+        }
+        if (captured) {
+          if (skip) {
+            ops[nops++] = OP_SKIP;
+            ops[nops++] = skip;
+            skip = 0;
+          }
+          ops[nops++] = pair[0]!;
+          ops[nops++] = pair[1]!;
+          allFixed = false;
+          continue;
+        }
+      }
+      if (fsz >= 0) {
+        skip += fsz;
+        continue;
+      }
+      allFixed = false;
       if (skip) {
         ops[nops++] = OP_SKIP;
         ops[nops++] = skip;
+        skip = 0;
       }
-      ops[nops++] = OP_END;
+      ops[nops++] = -fsz;
       ops[nops++] = 0;
-      if (rootSpec) {
-        ct.root = { tag: t, children, spec: rootSpec, implicit: rootImplicit! };
-      }
     }
+    if (nops + 8 > ops.length) {
+      const grown = new Int32Array(ops.length * 2);
+      grown.set(ops);
+      ct.ops = ops = grown;
+    }
+    ct.flags[code] = f;
+    ct.start[code] = first;
+    ct.fixed[code] = allFixed ? skip : -1;
+    ct.nameAt[code] = interesting ? nameAt : -1;
+    ct.sibAt[code] = children ? sibAt : -1;
+    ct.size[code] = off;
+    if (skip) {
+      ops[nops++] = OP_SKIP;
+      ops[nops++] = skip;
+    }
+    ops[nops++] = OP_END;
+    ops[nops++] = 0;
+    this.nops = nops;
+    if (rootSpec) ct.root = { tag: t, children, spec: rootSpec, implicit: rootImplicit! };
     return undefined;
   }
 }

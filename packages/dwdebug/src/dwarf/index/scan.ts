@@ -30,7 +30,7 @@ import { parseAt } from '../window.js';
 import { Dedup, DEDUP_DECL, DEDUP_NONE, dedupKind, EntryFlag, TYPE_TAG, declKeyOf } from './entries.js';
 import { readFileKeys } from './file-keys.js';
 import {
-  AB_CHILDREN, AB_DECL, AB_DEFINED, AB_EXT, AB_INLINE, AB_INTERESTING, AB_PRESENT, FnKind, ProgramCompiler, type CompiledTable,
+  AB_CHILDREN, AB_DECL, AB_DEFINED, AB_EXT, AB_INLINE, AB_INTERESTING, AB_LAZY, AB_PRESENT, FnKind, ProgramCompiler, type CompiledTable,
   OP_BLOCK1, OP_BLOCK2, OP_BLOCK4, OP_BLOCKLEB, OP_CSTR, OP_DECL_FLAG, OP_END, OP_EXT_FLAG, OP_FILE, OP_FILE1, OP_FILE_IMPLICIT,
   OP_HIGH_ADDR, OP_HIGH_CONST, OP_HIGH_X, OP_LEB, OP_LINE, OP_LINE1, OP_LINE2, OP_LINE_IMPLICIT, OP_LOW_ADDR, OP_LOW_X,
   OP_NAME_LINESTRP, OP_NAME_STRING, OP_NAME_STRP, OP_NAME_STRP4, OP_NAME_STRX, OP_NAME_SUPSTRP, OP_RANGES_OFF, OP_RANGES_X,
@@ -192,6 +192,8 @@ function rootBases(attrs: readonly { at: number; value: AttrValue }[]): RootInfo
 /** Abbreviation tables of a unit: the compiled one always, the generic one when a slow path needs it. */
 interface UnitTables {
   readonly key: string;
+  /** Section offset of the bytes the table was compiled from. */
+  readonly abbrevBase: number;
   readonly ct: CompiledTable;
   full: AbbrevTable | undefined;
 }
@@ -527,7 +529,7 @@ export class Scanner {
     for (;;) {
       const bytes = sec.read(h.abbrevOffset, size);
       const r = this.compiler.compile(bytes, 0, bytes.length, h, rootCode);
-      if (!r) return (this.last = { key, ct: this.compiler.table, full: undefined });
+      if (!r) return (this.last = { key, abbrevBase: h.abbrevOffset, ct: this.compiler.table, full: undefined });
       if (r.truncated && h.abbrevOffset + bytes.length < sec.size) {
         size *= 8;
         continue;
@@ -842,8 +844,12 @@ export class Scanner {
         depth--;
         continue;
       }
-      const abf = code < flags.length ? flags[code]! : 0;
+      let abf = code < flags.length ? flags[code]! : 0;
       if (!(abf & AB_PRESENT)) return -1;
+      if (abf & AB_LAZY) {
+        if (this.compiler.compileCode(code)) return -1;
+        abf = flags[code]!;
+      }
       const fx = fixed[code]!;
       if (fx >= 0) {
         pos += fx;
@@ -916,10 +922,18 @@ export class Scanner {
         enumKeys.pop();
         continue;
       }
-      const abf = code < abFlags.length ? abFlags[code]! : 0;
+      let abf = code < abFlags.length ? abFlags[code]! : 0;
       if (!(abf & AB_PRESENT)) {
         this.fail(unitIndex, 'ERR_DWARF_ABBREV', `unknown abbreviation code ${code}`, base + dieStart, sectionName);
         return;
+      }
+      if (abf & AB_LAZY) {
+        const e = this.compiler.compileCode(code);
+        if (e) {
+          this.fail(unitIndex, e.code, e.message, (this.last?.abbrevBase ?? 0) + e.at, this.abbrev?.name ?? '.debug_abbrev');
+          return;
+        }
+        abf = abFlags[code]!;
       }
       const hasChildren = (abf & AB_CHILDREN) !== 0;
       if (skimNames && abf & AB_INTERESTING && modes.length === 1 && abNameAt[code]! >= 0) {
@@ -1117,6 +1131,7 @@ export class Scanner {
         pos = target + unsignedLength(b, target, 0);
       }
       if (code === 0 || code >= this.ct.flags.length || !(this.ct.flags[code]! & AB_PRESENT)) continue;
+      if (this.ct.flags[code]! & AB_LAZY && this.compiler.compileCode(code)) continue;
       const abf = this.ct.flags[code]!;
       if (this.readDie(pos, code) < 0 && this.readDieGeneric(dr(), target) < 0) continue;
       if (this.dExt) flags |= EntryFlag.external;
