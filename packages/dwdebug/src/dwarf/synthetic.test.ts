@@ -297,3 +297,42 @@ test('GNU split DWARF (DWARF 4 .dwo): GNU_str_index, GNU_addr_index, .debug_loc.
   t.is(typeName(sv.type), 'int');
   t.deepEqual(sv.location, { kind: 'list', entries: [{ start: 0x5010n, end: 0x5018n, expr: Uint8Array.of(0x50) }, { start: 0x5010n, end: 0x5020n, expr: Uint8Array.of(0x51) }] });
 });
+
+test('lookups before the index: names inline, in .debug_str, by reference, in a later unit, and a unit read only up to its last mention', async (t) => {
+  const b = new DwarfBuilder();
+  const origin = b.strp('origin_fn');
+  const shared = b.strp('shared_name');
+  const late = b.strp('late_struct');
+  b.units([
+    { version: 5, root: { tag: T.compile_unit, attrs: [[A.name, F.string, 'a.c']], children: [
+      { tag: T.base_type, label: 'int', attrs: [[A.name, F.string, 'int'], [A.byte_size, F.data1, 4], [A.encoding, F.data1, 5]] },
+      { tag: T.variable, attrs: [[A.name, F.string, 'a_long_inline_name'], [A.type, F.ref4, { ref: 'int' }], [A.location, F.exprloc, Uint8Array.of(0x03, 0, 0x10, 0, 0, 0, 0, 0, 0)]] },
+      { tag: T.variable, attrs: [[A.name, F.strp, shared], [A.type, F.ref4, { ref: 'int' }], [A.declaration, F.flag_present, true]] },
+    ] } },
+    { version: 5, root: { tag: T.compile_unit, attrs: [[A.name, F.string, 'b.c']], children: [
+      { tag: T.base_type, label: 'int', attrs: [[A.name, F.string, 'int'], [A.byte_size, F.data1, 4], [A.encoding, F.data1, 5]] },
+      { tag: T.subprogram, label: 'abs', attrs: [[A.name, F.strp, origin], [A.inline, F.data1, 3], [A.type, F.ref4, { ref: 'int' }]] },
+      { tag: T.subprogram, attrs: [[A.abstract_origin, F.ref4, { ref: 'abs' }], [A.low_pc, F.addr, 0x2000n], [A.high_pc, F.data4, 0x10]] },
+      { tag: T.variable, attrs: [[A.name, F.strp, shared], [A.type, F.ref4, { ref: 'int' }], [A.location, F.exprloc, Uint8Array.of(0x03, 0, 0x20, 0, 0, 0, 0, 0, 0)]] },
+      // A type defined after a declaration of it, then many DIEs that do not mention it.
+      { tag: T.structure_type, attrs: [[A.name, F.strp, late], [A.declaration, F.flag_present, true]] },
+      { tag: T.structure_type, attrs: [[A.name, F.strp, late], [A.byte_size, F.data1, 4]], children: [
+        { tag: T.member, attrs: [[A.name, F.string, 'm'], [A.type, F.ref4, { ref: 'int' }], [A.data_member_location, F.data1, 0]] },
+      ] },
+      ...Array.from({ length: 20 }, (_, i) => ({ tag: T.variable, attrs: [[A.name, F.string, `v${i}`], [A.type, F.ref4, { ref: 'int' }]] as [number, number, string | { ref: string }][] })),
+    ] } },
+  ]);
+  const names = ['a_long_inline_name', 'shared_name', 'origin_fn', 'late_struct', 'int', 'v19', 'nothing'];
+  const indexed = await DebugFile.load(b.build(), { workers: 0, indexAtLoad: true });
+  const ids = (s: readonly { id?: number }[]) => s.map((x) => x.id);
+  for (const name of names) {
+    const g = await DebugFile.load(b.build(), { workers: 0 });
+    t.deepEqual(ids(g.lookupGlobals(name)), ids(indexed.lookupGlobals(name)), `globals ${name}`);
+    const ty = await DebugFile.load(b.build(), { workers: 0 });
+    t.deepEqual(ids(ty.lookupTypes(name)), ids(indexed.lookupTypes(name)), `types ${name}`);
+  }
+  // The concrete instance is found by its abstract origin's name, and the definition of the struct wins.
+  const lazy = await DebugFile.load(b.build(), { workers: 0 });
+  t.true(lazy.lookupGlobals('origin_fn').some((s) => s instanceof FunctionSymbol && s.entryPc === 0x2000n));
+  t.is((lazy.lookupTypes('struct late_struct')[0] as StructType).members.length, 1);
+});
