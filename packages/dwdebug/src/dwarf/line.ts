@@ -90,6 +90,91 @@ function readForm(r: Reader, form: number, offsetSize: 4 | 8, strs: LineStrings)
 
 const MAX_TABLE = 1_000_000;
 
+/** How a DWARF 5 file entry's path is given: decoded already, or where its bytes are. */
+type RawName = string | { readonly bytes: Uint8Array; readonly offset: number } | undefined;
+
+/** Reads a path-valued form without decoding a string-section name (see {@link FileEntry}). */
+function readRawName(r: Reader, form: number, offsetSize: 4 | 8, strs: LineStrings): RawName {
+  if (form === DW_FORM.line_strp || form === DW_FORM.strp) {
+    const o = r.offsetOf(offsetSize);
+    const bytes = form === DW_FORM.line_strp ? strs.lineStr : strs.str;
+    return bytes && o < bytes.length ? { bytes, offset: o } : undefined;
+  }
+  const v = readForm(r, form, offsetSize, strs);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** What the files of one header share: their directories, for paths made on demand. */
+interface FileDirs {
+  readonly dirPath: (index: number) => string;
+}
+
+/**
+ * A file of a line table. A kernel unit's table names hundreds of headers
+ * and a session reads hundreds of tables, while a question about a line
+ * needs one file: names are decoded and joined to their directory when
+ * first asked for.
+ */
+class FileEntry implements LineFile {
+  private decoded: string | undefined;
+  private joined: string | undefined;
+
+  constructor(
+    private readonly raw: RawName,
+    readonly dirIndex: number,
+    private readonly dirs: FileDirs,
+    readonly md5?: Uint8Array,
+    readonly mtime?: bigint,
+    readonly size?: bigint,
+  ) {}
+
+  get name(): string {
+    if (this.decoded === undefined) {
+      const raw = this.raw;
+      this.decoded = raw === undefined ? '' : typeof raw === 'string' ? raw : stringAt(raw.bytes, raw.offset) ?? '';
+    }
+    return this.decoded;
+  }
+
+  get path(): string {
+    return (this.joined ??= joinPath(this.dirs.dirPath(this.dirIndex), this.name));
+  }
+}
+
+/** The file entries of a DWARF 5 header, read without a map per entry. */
+function readFileTable(r: Reader, offsetSize: 4 | 8, strs: LineStrings, dirs: FileDirs): LineFile[] {
+  const fmtCount = r.u8();
+  const fmt: number[] = [];
+  for (let i = 0; i < fmtCount; i++) fmt.push(r.uleb(), r.uleb());
+  const count = r.uleb();
+  if (count > MAX_TABLE) {
+    r.fail(`implausible line table entry count ${count}`);
+    return [];
+  }
+  const out: LineFile[] = [];
+  for (let i = 0; i < count && !r.error; i++) {
+    let raw: RawName;
+    let dirIndex = 0;
+    let md5: Uint8Array | undefined;
+    let mtime: bigint | undefined;
+    let size: bigint | undefined;
+    for (let k = 0; k < fmt.length; k += 2) {
+      const type = fmt[k]!;
+      const form = fmt[k + 1]!;
+      if (type === DW_LNCT.path) raw = readRawName(r, form, offsetSize, strs);
+      else {
+        const v = readForm(r, form, offsetSize, strs);
+        if (type === DW_LNCT.directory_index && typeof v === 'bigint') dirIndex = Number(v);
+        else if (type === DW_LNCT.MD5 && v instanceof Uint8Array && v.length === 16) md5 = v;
+        else if (type === DW_LNCT.timestamp && typeof v === 'bigint') mtime = v;
+        else if (type === DW_LNCT.size && typeof v === 'bigint') size = v;
+      }
+    }
+    out.push(new FileEntry(raw, dirIndex, dirs, md5, mtime, size));
+  }
+  return out;
+}
+
 function readEntryTable(r: Reader, offsetSize: 4 | 8, strs: LineStrings): Map<number, unknown>[] {
   const fmtCount = r.u8();
   const fmt: [number, number][] = [];
@@ -152,22 +237,9 @@ export function parseLineHeader(r: Reader, strs: LineStrings, compDir: string | 
     }
     // Directory 0 is the compilation directory itself; the others are relative to it unless absolute.
     const dir0 = directories[0] || cd;
-    const dirPath = (i: number) => (i === 0 ? dir0 : joinPath(dir0, directories[i] ?? ''));
-    for (const e of readEntryTable(r, offsetSize, strs)) {
-      const p = e.get(DW_LNCT.path);
-      const name = typeof p === 'string' ? p : '';
-      const di = e.get(DW_LNCT.directory_index);
-      const dirIndex = typeof di === 'bigint' ? Number(di) : 0;
-      const md5 = e.get(DW_LNCT.MD5);
-      const ts = e.get(DW_LNCT.timestamp);
-      const size = e.get(DW_LNCT.size);
-      files.push({
-        name, path: joinPath(dirPath(dirIndex), name), dirIndex,
-        ...(md5 instanceof Uint8Array && md5.length === 16 ? { md5 } : {}),
-        ...(typeof ts === 'bigint' ? { mtime: ts } : {}),
-        ...(typeof size === 'bigint' ? { size } : {}),
-      });
-    }
+    const dirPaths: string[] = [];
+    const dirPath = (i: number) => (i === 0 ? dir0 : (dirPaths[i] ??= joinPath(dir0, directories[i] ?? '')));
+    for (const f of readFileTable(r, offsetSize, strs, { dirPath })) files.push(f);
   } else {
     for (let i = 0; i < MAX_TABLE && !r.error; i++) {
       const d = r.cstring();
