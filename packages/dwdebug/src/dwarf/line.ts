@@ -90,23 +90,34 @@ function readForm(r: Reader, form: number, offsetSize: 4 | 8, strs: LineStrings)
 
 const MAX_TABLE = 1_000_000;
 
-/** How a DWARF 5 file entry's path is given: decoded already, or where its bytes are. */
-type RawName = string | { readonly bytes: Uint8Array; readonly offset: number } | undefined;
+/**
+ * A DWARF 5 file entry's path as read: decoded already, or the offset of its
+ * bytes in `.debug_line_str` (a number ≥ 0) or `.debug_str` (-1 - offset).
+ */
+type RawName = string | number | undefined;
 
 /** Reads a path-valued form without decoding a string-section name (see {@link FileEntry}). */
 function readRawName(r: Reader, form: number, offsetSize: 4 | 8, strs: LineStrings): RawName {
   if (form === DW_FORM.line_strp || form === DW_FORM.strp) {
     const o = r.offsetOf(offsetSize);
     const bytes = form === DW_FORM.line_strp ? strs.lineStr : strs.str;
-    return bytes && o < bytes.length ? { bytes, offset: o } : undefined;
+    return bytes && o < bytes.length ? (form === DW_FORM.line_strp ? o : -1 - o) : undefined;
   }
   const v = readForm(r, form, offsetSize, strs);
   return typeof v === 'string' ? v : undefined;
 }
 
-/** What the files of one header share: their directories, for paths made on demand. */
+/** What the files of one header share: their directories, for paths made on demand, and the string sections. */
 interface FileDirs {
   readonly dirPath: (index: number) => string;
+  readonly strs: LineStrings;
+}
+
+/** The rarely present DW_LNCT_MD5, timestamp and size of a file. */
+interface FileExtras {
+  readonly md5?: Uint8Array;
+  readonly mtime?: bigint;
+  readonly size?: bigint;
 }
 
 /**
@@ -116,24 +127,33 @@ interface FileDirs {
  * first asked for.
  */
 class FileEntry implements LineFile {
-  private decoded: string | undefined;
   private joined: string | undefined;
 
   constructor(
-    private readonly raw: RawName,
+    private raw: RawName,
     readonly dirIndex: number,
     private readonly dirs: FileDirs,
-    readonly md5?: Uint8Array,
-    readonly mtime?: bigint,
-    readonly size?: bigint,
+    private readonly extras: FileExtras | undefined,
   ) {}
 
   get name(): string {
-    if (this.decoded === undefined) {
-      const raw = this.raw;
-      this.decoded = raw === undefined ? '' : typeof raw === 'string' ? raw : stringAt(raw.bytes, raw.offset) ?? '';
-    }
-    return this.decoded;
+    const raw = this.raw;
+    if (typeof raw === 'string') return raw;
+    const name = raw === undefined ? '' : raw >= 0 ? stringAt(this.dirs.strs.lineStr!, raw) ?? '' : stringAt(this.dirs.strs.str!, -1 - raw) ?? '';
+    this.raw = name;
+    return name;
+  }
+
+  get md5(): Uint8Array | undefined {
+    return this.extras?.md5;
+  }
+
+  get mtime(): bigint | undefined {
+    return this.extras?.mtime;
+  }
+
+  get size(): bigint | undefined {
+    return this.extras?.size;
   }
 
   get path(): string {
@@ -170,7 +190,7 @@ function readFileTable(r: Reader, offsetSize: 4 | 8, strs: LineStrings, dirs: Fi
         else if (type === DW_LNCT.size && typeof v === 'bigint') size = v;
       }
     }
-    out.push(new FileEntry(raw, dirIndex, dirs, md5, mtime, size));
+    out.push(new FileEntry(raw, dirIndex, dirs, md5 || mtime !== undefined || size !== undefined ? { ...(md5 ? { md5 } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(size !== undefined ? { size } : {}) } : undefined));
   }
   return out;
 }
@@ -239,7 +259,7 @@ export function parseLineHeader(r: Reader, strs: LineStrings, compDir: string | 
     const dir0 = directories[0] || cd;
     const dirPaths: string[] = [];
     const dirPath = (i: number) => (i === 0 ? dir0 : (dirPaths[i] ??= joinPath(dir0, directories[i] ?? '')));
-    for (const f of readFileTable(r, offsetSize, strs, { dirPath })) files.push(f);
+    for (const f of readFileTable(r, offsetSize, strs, { dirPath, strs })) files.push(f);
   } else {
     for (let i = 0; i < MAX_TABLE && !r.error; i++) {
       const d = r.cstring();
