@@ -71,7 +71,7 @@ for (const flavour of FLAVOURS) {
       const sym = df.lookupGlobals(g)[0];
       t.truthy(sym, g);
       if (addr) t.is(staticAddress(df, g), BigInt(addr), `address of ${g}`);
-      t.is(typeName((sym as VariableSymbol).type), whatis, `type of ${g}`);
+      t.is(typeName((sym as VariableSymbol).type) as string | undefined, whatis, `type of ${g}`);
     }
     for (const f of FUNCTIONS) {
       const addr = /is a function at address (0x[0-9a-f]+)/.exec(out[k++]!)?.[1];

@@ -11,7 +11,7 @@ import { DwarfError } from '../errors.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { DebugFile } from './debug-file.js';
 import { typeName } from './model/format.js';
-import { FunctionSymbol, type DwarfSymbol } from './model/symbols.js';
+import { FunctionSymbol, VariableSymbol, type DwarfSymbol } from './model/symbols.js';
 import { FLAVOURS, buildC } from './test-support/fixtures.js';
 import type { DwarfSections } from '../sections.js';
 import type { DwarfType } from './model/types.js';
@@ -61,10 +61,10 @@ async function exercise(df: DebugFile, addrs: bigint[]): Promise<void> {
   for (const name of ['main', 'work', 'helper', 'global_outer', 'GREEN', 'shared_counter']) seen.push(...df.lookupGlobals(name));
   for (const name of ['struct outer', 'union value', 'enum color', 'handle_ptr', 'struct flags']) seen.push(...df.lookupTypes(name));
   for (const s of seen) {
-    if ('kind' in s && (s.kind === 'variable' || s.kind === 'function')) {
+    if (s instanceof VariableSymbol || s instanceof FunctionSymbol) {
       typeName(s.type);
       void s.declFile;
-      void s.location;
+      if (s instanceof VariableSymbol) void s.location;
     } else if ('members' in s) for (const m of s.members) typeName(m.type);
     else typeName(s as DwarfType);
     if (s instanceof FunctionSymbol) {

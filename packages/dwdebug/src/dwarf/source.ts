@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { DwarfError } from '../errors.js';
-import { ET, SHF, SHT } from '../elf/constants.js';
+import { ET } from '../elf/constants.js';
 import type { Binfile } from '../elf/binfile.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import type { DwarfSections } from '../sections.js';
@@ -142,11 +142,7 @@ export function elfDwarfSections(elf: ElfFile, supplementary?: DwarfSections): D
     littleEndian: elf.littleEndian,
     is64: elf.is64,
     section: (name) => elf.sectionData(name),
-    sectionFileRange(name) {
-      const s = elf.section(name);
-      if (!s || s.type !== SHT.PROGBITS || (s.flags & BigInt(SHF.COMPRESSED)) !== 0n) return undefined;
-      return { path: elf.path, offset: s.offset, size: s.size };
-    },
+    sectionFileRange: (name) => elf.sectionFileRange(name),
     ...(supplementary ? { supplementary } : {}),
   };
 }
@@ -170,9 +166,7 @@ export function binfileDwarfSections(bf: Binfile): DwarfFileSections | undefined
       section: (name) => v.section(name),
       sectionFileRange(name) {
         if (!elf || elf.type === ET.REL) return undefined;
-        const s = elf.section(name);
-        if (!s || s.type !== SHT.PROGBITS || s.size === 0 || (s.flags & BigInt(SHF.COMPRESSED)) !== 0n) return undefined;
-        return { path: elf.path, offset: s.offset, size: s.size };
+        return elf.sectionFileRange(name);
       },
       ...(sup ? { supplementary: sup } : {}),
     };

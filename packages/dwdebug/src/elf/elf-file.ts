@@ -4,6 +4,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import { ElfError } from '../errors.js';
 import { stringAt } from './byte-reader.js';
 import { ELFCOMPRESS, SHF, SHT } from './constants.js';
+import { SECTION_CACHE_MIN_BYTES, cachedSection, sectionCachePath, storeSection } from './section-cache.js';
 
 /** One section header. Offsets and sizes are numbers (files over 2^53 bytes do not exist). */
 export interface ElfSection {
@@ -214,6 +215,57 @@ export class ElfFile {
     return s !== undefined && s.type !== SHT.NOBITS && s.type !== SHT.NULL && s.size > 0;
   }
 
+  /**
+   * Where a section's bytes can be read piecewise from a file: the section
+   * itself when stored uncompressed, or, for a large compressed section, its
+   * decompressed copy in the section cache (made on first use). Undefined when
+   * the section must be read whole (small, absent, or no cache).
+   */
+  sectionFileRange(name: string): { path: string; offset: number; size: number } | undefined {
+    let s = this.byName.get(name);
+    if (!s && name.startsWith('.debug_')) s = this.byName.get('.z' + name.slice(1));
+    if (!s || s.type !== SHT.PROGBITS || s.size === 0) return undefined;
+    const compressed = (s.flags & BigInt(SHF.COMPRESSED)) !== 0n || s.name.startsWith('.zdebug');
+    if (!compressed) return { path: this.path, offset: s.offset, size: s.size };
+    const size = this.uncompressedSize(s);
+    if (size === undefined || size < SECTION_CACHE_MIN_BYTES) return undefined;
+    const cachePath = sectionCachePath(this.path, s.name, s.offset);
+    if (!cachePath) return undefined;
+    if (!cachedSection(cachePath, size)) {
+      this.sectionData(s);
+      if (!cachedSection(cachePath, size)) return undefined;
+    }
+    return { path: cachePath, offset: 0, size };
+  }
+
+  /** The decompressed copy of a compressed section from the section cache, when there is one. */
+  private readCachedSection(s: ElfSection): Uint8Array | undefined {
+    const size = this.uncompressedSize(s);
+    if (size === undefined || size < SECTION_CACHE_MIN_BYTES || size === s.size) return undefined;
+    const p = sectionCachePath(this.path, s.name, s.offset);
+    if (!p || !cachedSection(p, size)) return undefined;
+    try {
+      return new Uint8Array(fs.readFileSync(p));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private storeCachedSection(s: ElfSection, data: Uint8Array): void {
+    if (data.length < SECTION_CACHE_MIN_BYTES) return;
+    const p = sectionCachePath(this.path, s.name, s.offset);
+    if (p && !cachedSection(p, data.length)) storeSection(p, data);
+  }
+
+  /** A compressed section's size once decompressed, from its header. */
+  private uncompressedSize(s: ElfSection): number | undefined {
+    const head = this.source.read(s.offset, Math.min(s.size, 24));
+    const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    if (s.name.startsWith('.zdebug')) return head.length >= 12 && String.fromCharCode(...head.subarray(0, 4)) === 'ZLIB' ? Number(dv.getBigUint64(4, false)) : undefined;
+    if (head.length < (this.is64 ? 24 : 12)) return undefined;
+    return Number(this.is64 ? dv.getBigUint64(8, this.littleEndian) : BigInt(dv.getUint32(4, this.littleEndian)));
+  }
+
   /** Raw bytes of a range of the file. */
   readRaw(offset: number, length: number): Uint8Array {
     return this.source.read(offset, length);
@@ -235,9 +287,12 @@ export class ElfFile {
       data = new Uint8Array(0);
     } else {
       if (s.offset > this.source.size || s.size > this.source.size - s.offset) throw new ElfError(`section extends past the end of the file`, { file: this.path, section: s.name, offset: s.offset });
-      data = this.source.read(s.offset, s.size);
-      if (s.flags & BigInt(SHF.COMPRESSED)) data = this.decompressChdr(s, data);
-      else if (s.name.startsWith('.zdebug')) data = this.decompressZdebug(s, data);
+      const compressed = (s.flags & BigInt(SHF.COMPRESSED)) !== 0n || s.name.startsWith('.zdebug');
+      data = (compressed && this.readCachedSection(s)) || this.source.read(s.offset, s.size);
+      if (compressed && data.length === s.size) {
+        data = s.name.startsWith('.zdebug') ? this.decompressZdebug(s, data) : this.decompressChdr(s, data);
+        this.storeCachedSection(s, data);
+      }
     }
     this.contents.set(s.index, data);
     return data;

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/*
+ * Decompressed copies of large compressed sections (glibc's debug file keeps
+ * its DWARF zlib-compressed), kept on disk so that later runs read the bytes
+ * they need piecewise instead of inflating whole sections every time. A copy is
+ * keyed by the compressed file's identity (device, inode, size, modification
+ * time) and the section, so a changed file never meets a stale copy. The cache
+ * lives in $STACKDB_CACHE_DIR, else $XDG_CACHE_HOME/stackdb, else
+ * ~/.cache/stackdb; STACKDB_NO_CACHE=1 turns it off. Any failure to use it
+ * silently falls back to decompressing in memory.
+ */
+
+/** Sections smaller than this stay in memory: a file is not worth it. */
+export const SECTION_CACHE_MIN_BYTES = 64 * 1024;
+
+/** The cache directory, or undefined when caching is off. */
+export function sectionCacheDir(): string | undefined {
+  if (process.env.STACKDB_NO_CACHE === '1') return undefined;
+  const base = process.env.STACKDB_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'stackdb');
+  return path.join(base, 'sections');
+}
+
+/** Where the decompressed copy of a section of `file` lives (whether or not it exists yet). */
+export function sectionCachePath(file: string, section: string, sectionOffset: number): string | undefined {
+  const dir = sectionCacheDir();
+  if (!dir) return undefined;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  const key = createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${section}:${sectionOffset}`).digest('hex').slice(0, 32);
+  return path.join(dir, `${key}${section}`);
+}
+
+/** The cached copy's path when it exists with the expected size. */
+export function cachedSection(cachePath: string, size: number): boolean {
+  try {
+    return fs.statSync(cachePath).size === size;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a decompressed section to the cache (atomically); false when it cannot. */
+export function storeSection(cachePath: string, bytes: Uint8Array): boolean {
+  const tmp = `${cachePath}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(cachePath), { recursive: true });
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, cachePath);
+    return true;
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+}
