@@ -40,7 +40,7 @@ switch (scenario) {
   }
   case 'struct': {
     const out = [];
-    layout(df.lookupTypes('struct task_struct')[0], 0, out, 0);
+    layout(df.lookupType('struct task_struct'), 0, out, 0);
     detail = `${out.length} members`;
     break;
   }

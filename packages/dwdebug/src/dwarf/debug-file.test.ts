@@ -224,3 +224,20 @@ systemTest(test, 'locations and unit environments feed the location evaluator', 
     t.is(pr.kind, 'memory');
   }
 });
+
+systemTest(test, 'lookupType finds the first definition without an index, as lookupTypes does with one', needs, async (t) => {
+  for (const f of FLAVOURS) {
+    const file = buildC(f);
+    const { df: fresh } = await openDebug(file);
+    const { df: indexed } = await openDebug(file);
+    await indexed.indexNames();
+    for (const name of ['struct outer', 'struct flags', 'union value', 'enum color', 'struct inner']) {
+      const one = fresh.lookupType(name);
+      const all = indexed.lookupTypes(name);
+      t.truthy(one, `${f.name}: ${name}`);
+      t.is(one?.id, all[0]?.id, `${f.name}: ${name}`);
+      t.is(typeName(one!), typeName(all[0]!));
+    }
+    t.is(fresh.lookupType('struct no_such_struct'), undefined);
+  }
+});

@@ -303,6 +303,23 @@ export class DebugFile {
    * struct/union/enum tags alike. Definitions come first; declarations are
    * returned only when no definition exists (or with `KEEPDECLS`).
    */
+  /**
+   * One type by name, as a debugger's `ptype` wants it: for `struct x`,
+   * `union x`, `enum x`, `class x` the first definition in the file (found
+   * without indexing every unit); for a bare name the best of
+   * {@link lookupTypes}.
+   */
+  lookupType(name: string): DwarfType | undefined {
+    const m = /^\s*(struct|union|enum|class)\s+(.+?)\s*$/.exec(name);
+    if (!m || this.flags.keepDecls) return this.lookupTypes(name)[0];
+    this.requireIndex();
+    const tag = TAG_BY_KEYWORD[m[1]!]!;
+    const entry = this.model.lookupFirst(m[2]!, TYPES, (e) => (e.tag === tag || (tag === DW_TAG.structure_type && e.tag === DW_TAG.class_type)) && !(e.flags & EntryFlag.declaration));
+    if (!entry) return this.lookupTypes(name)[0];
+    const t = this.model.fromEntry(entry);
+    return t && !isSymbol(t) ? t : undefined;
+  }
+
   lookupTypes(name: string): DwarfType[] {
     this.requireIndex();
     const m = /^\s*(struct|union|enum|class)\s+(.+?)\s*$/.exec(name);

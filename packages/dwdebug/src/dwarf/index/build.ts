@@ -212,15 +212,16 @@ function finish(ctx: DwarfContext, outputs: ScanOutput[]): BuiltIndex {
 }
 
 /**
- * Looks one name up without an index (see match.ts): every unit is scanned
+ * Looks one name up without an index (see match.ts): every unit (or those of
+ * `order`, in that order) is scanned
  * in the calling thread, in section order, keeping only the DIEs named
  * `name` that `want` asks for. Returns the entries as an index lookup would
  * (duplicates dropped by the same rules, in DIE order) and the decode errors
  * met.
  */
-export function matchScan(ctx: DwarfContext, name: string, want: MatchWant): { entries: IndexEntry[]; errors: DwarfError[] } {
+export function matchScan(ctx: DwarfContext, name: string, want: MatchWant, order?: Int32Array): { entries: IndexEntry[]; errors: DwarfError[] } {
   const units = ctx.units;
-  const out = runIndexJob({ file: ctx.path, littleEndian: ctx.littleEndian, units, order: Int32Array.from(units.keys()), sections: sectionsOf(ctx, false), match: { name, want } });
+  const out = runIndexJob({ file: ctx.path, littleEndian: ctx.littleEndian, units, order: order ?? Int32Array.from(units.keys()), sections: sectionsOf(ctx, false), match: { name, want } });
   const errors = out.errors.map((e) => toError(ctx, e));
   for (const r of out.roots) ctx.roots[r.unit] ??= r.root;
   const dedup = new Dedup();

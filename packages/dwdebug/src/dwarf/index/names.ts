@@ -19,6 +19,9 @@ import type { IndexEntry, NameIndex } from './name-index.js';
 /** Different names looked up by scanning before the index is built instead. */
 export const MATCH_SCANS = 2;
 
+/** Units scanned at a time by {@link ContextNames.lookupFirst}. */
+const FIRST_SLICE = 64;
+
 /** What a lookup is for: both kinds when unsaid. */
 const ALL: MatchWant = { types: true, globals: true };
 
@@ -56,6 +59,25 @@ export class ContextNames {
   ensureIndex(): NameIndex {
     if (!this.built) this.setIndex(buildIndexSync(this.ctx, this.indexCache ? { indexCache: this.indexCache } : {}));
     return this.built!.index;
+  }
+
+  /**
+   * The first entry of a name that `accept` takes, in file order. Without an
+   * index the units are scanned a slice at a time and the scan stops at the
+   * first slice that has one: a type defined in hundreds of units is found in
+   * the first of them.
+   */
+  lookupFirst(name: string, want: MatchWant, accept: (e: IndexEntry) => boolean): IndexEntry | undefined {
+    if (this.built) return this.built.index.lookup(name).find(accept);
+    const units = this.ctx.units.length;
+    for (let start = 0; start < units; start += FIRST_SLICE) {
+      const order = Int32Array.from({ length: Math.min(FIRST_SLICE, units - start) }, (_, i) => start + i);
+      const { entries, errors } = matchScan(this.ctx, name, want, order);
+      if (errors.length) this.onErrors(errors);
+      const hit = entries.find(accept);
+      if (hit) return hit;
+    }
+    return undefined;
   }
 
   /** The entries of a name (of the kinds `want` asks for, at least). */

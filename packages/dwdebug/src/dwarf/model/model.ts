@@ -22,6 +22,8 @@ import { CompileUnit, type UnitHost } from './unit.js';
 export interface NameLookup {
   /** Entries of a name; `want` may restrict them to types or to globals (an index returns every kind). */
   lookup(name: string, want?: MatchWant): IndexEntry[];
+  /** The first entry of a name `accept` takes, in file order, reading as little as it can. */
+  lookupFirst(name: string, want: MatchWant, accept: (e: IndexEntry) => boolean): IndexEntry | undefined;
 }
 
 /** The name lookups of a file and its supplementary file. */
@@ -121,6 +123,11 @@ export class Model implements SymbolHost, UnitHost {
     for (const e of this.indexes.main?.lookup(name, want) ?? []) out.push({ entry: e, index: 'main' });
     for (const e of this.indexes.sup?.lookup(name, want) ?? []) out.push({ entry: e, index: 'sup' });
     return out;
+  }
+
+  /** The first entry of a name `accept` takes, in the file, then in its supplementary file. */
+  lookupFirst(name: string, want: MatchWant, accept: (e: IndexEntry) => boolean): IndexEntry | undefined {
+    return this.indexes.main?.lookupFirst(name, want, accept) ?? this.indexes.sup?.lookupFirst(name, want, accept);
   }
 
   definitionOf(t: StructType | EnumType): StructType | EnumType | undefined {
