@@ -17,6 +17,8 @@ export interface BtFrame {
   readonly line?: number;
   /** Ours only: a function that left by a tail call (gdb shows such frames only when it can prove them). */
   readonly tailCall?: boolean;
+  /** Ours only: the frame was interrupted (an exception or interrupt frame, pt_regs, lies below it); gdb cannot unwind into it. */
+  readonly interrupted?: boolean;
 }
 
 /** Splits `a=1, b=0x10 "x, y", c={...}` at the commas that separate arguments. */
@@ -72,6 +74,7 @@ export async function ourBacktrace(walker: Walker, program: ProgramSymbols, thre
       ...(f.frame.file !== undefined ? { file: f.frame.file } : {}),
       ...(f.frame.line !== undefined ? { line: f.frame.line } : {}),
       ...(f.frame.tailCall ? { tailCall: true } : {}),
+      ...(f.index > 0 && f.frame.inlineDepth === 0 && f.frame.physical.init.exactPc ? { interrupted: true } : {}),
     })),
   );
 }
