@@ -596,6 +596,8 @@ systemTest(test, 'backtrace and dumpthreads -t gdb --qemu on the idle VM: the te
     if (i >= theirs2.length) break;
     t.is(o.name, theirs2[i]!.name, `#${i}`);
     if (theirs2[i]!.pc !== undefined && o.pc !== undefined) t.is(o.pc, theirs2[i]!.pc, `#${i} pc`);
+    // gdb has no unwind data for the kernel's entry code: past an interrupt or exception entry it stops or walks into garbage.
+    if (o.name.startsWith('asm_')) break;
   }
   t.true(theirs.length > 0);
   t.true(await vmRuns(vm));
