@@ -8,6 +8,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'off',
+      'no-duplicate-case': 'error',
+      'no-dupe-keys': 'error',
+      'no-dupe-else-if': 'error',
+      'no-self-compare': 'error',
     },
   },
 );

@@ -244,8 +244,9 @@ function specialText(call: string, a: SyscallArg, r: bigint): string | undefined
       break;
     case 'access': case 'faccessat': case 'faccessat2':
       if (a.name === 'mode') return r === 0n ? 'F_OK' : formatFlags(r, ACCESS_FLAGS);
+      if (a.name === 'flags') return formatFlags(BigInt.asUintN(32, r), AT_FLAGS);
       break;
-    case 'newfstatat': case 'fchownat': case 'linkat': case 'unlinkat': case 'statx': case 'utimensat': case 'faccessat2':
+    case 'newfstatat': case 'fchownat': case 'linkat': case 'unlinkat': case 'statx': case 'utimensat':
       if (a.name === 'flag' || a.name === 'flags') return formatFlags(BigInt.asUintN(32, r), AT_FLAGS);
       break;
     case 'arch_prctl':

@@ -79,13 +79,14 @@ function sectionsOf(ctx: DwarfContext, forWorkers: boolean): IndexSections {
 }
 
 /**
- * The worker module. When this module runs from TypeScript sources (the test
- * suite, under tsx), the worker is a .ts file too, and worker threads do not
- * inherit the main thread's loader hooks: the worker then starts from a tiny
- * module that registers tsx before importing it.
+ * The worker module, found through the package's own exports (this code may
+ * run from a bundle elsewhere in dist/). When it runs from TypeScript sources
+ * (the test suite, under tsx), the worker is a .ts file too, and worker threads
+ * do not inherit the main thread's loader hooks: the worker then starts from a
+ * tiny module that registers tsx before importing it.
  */
 function workerEntry(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return new URL(import.meta.resolve('@stackdb/dwdebug/index-worker'));
   const tsx = import.meta.resolve('tsx/esm/api');
   const worker = new URL('./worker.ts', import.meta.url).href;
   const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(worker)});`;
