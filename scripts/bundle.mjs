@@ -36,6 +36,8 @@ try {
     packages: 'external',
     chunkNames: 'chunk-[hash]',
     sourcemap: true,
+    // Class names stay what the sources say (errors take theirs from new.target.name).
+    keepNames: true,
     logLevel: 'warning',
   });
 } catch {
