@@ -114,10 +114,16 @@ function compare(t: ExecutionContext, all: readonly BtFrame[], theirs: readonly 
   }
 }
 
-async function walkFirstVcpu(target: Target): Promise<BtFrame[]> {
-  const program = new ProgramSymbols(target);
-  const [thread] = await target.threads();
-  return ourBacktrace(standardWalker(target, program), program, thread!);
+/** Opens our target on the stopped VM, walks the first vCPU's stack and closes it (the VM stays stopped). */
+async function walkStoppedVm(vm: Vm): Promise<BtFrame[]> {
+  const target = await openVm(vm);
+  try {
+    const program = new ProgramSymbols(target);
+    const [thread] = await target.threads();
+    return await ourBacktrace(standardWalker(target, program), program, thread!);
+  } finally {
+    await target.close();
+  }
 }
 
 systemTest(test, "connecting to the running VM: QEMU's stop announcement does not answer qSupported, and close() lets the VM run on", vmNeeds, async (t) => {
@@ -145,13 +151,7 @@ systemTest(test, "the vCPU's kernel backtrace in the idle loop: names, pcs and l
   const vm = await getVm();
   const theirs = parseGdbBacktrace(await gdbOnVm(vm, ['bt']));
   t.is(await status(vm), 'paused', 'gdb disconnected and left the machine stopped');
-  const target = await openVm(vm);
-  let ours: BtFrame[];
-  try {
-    ours = await walkFirstVcpu(target);
-  } finally {
-    await target.close();
-  }
+  const ours = await walkStoppedVm(vm);
   t.log(ours.map((f) => `#${f.index} ${f.name} (${f.args.join(', ')})`).join('\n'));
   t.true(ours.length >= 5, 'a walk through several kernel frames');
   compare(t, ours, theirs, { args: false });
@@ -167,13 +167,7 @@ systemTest(test, 'a stop in a system call (do_sys_openat2): names, pcs, lines an
   });
   const theirs = parseGdbBacktrace(out);
   t.is(theirs[0]?.name, 'do_sys_openat2', out);
-  const target = await openVm(vm);
-  let ours: BtFrame[];
-  try {
-    ours = await walkFirstVcpu(target);
-  } finally {
-    await target.close();
-  }
+  const ours = await walkStoppedVm(vm);
   t.log(ours.map((f) => `#${f.index} ${f.name} (${f.args.join(', ')})`).join('\n'));
   // do_sys_openat2 ← the openat entry points ← do_syscall_64 ← the system call entry.
   t.true(ours.length >= 4);
@@ -194,13 +188,7 @@ systemTest(test, 'a stop in the timer interrupt (hrtimer_interrupt): the walk cr
   t.is(theirs[0]?.name, 'hrtimer_interrupt', out);
   const savedIp = /^\$\d+ = (0x[0-9a-f]+)$/m.exec(out.slice(out.indexOf('@@regs')));
   t.truthy(savedIp, out);
-  const target = await openVm(vm);
-  let ours: BtFrame[];
-  try {
-    ours = await walkFirstVcpu(target);
-  } finally {
-    await target.close();
-  }
+  const ours = await walkStoppedVm(vm);
   t.log(ours.map((f) => `#${f.index} ${f.name}${f.interrupted ? ' (interrupted)' : ''}`).join('\n'));
   const crossing = ours.findIndex((f) => f.interrupted);
   t.true(crossing > 0, 'an interrupted frame');
