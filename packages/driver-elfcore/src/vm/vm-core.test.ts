@@ -202,11 +202,11 @@ systemTest(test, "the vCPU's kernel backtrace (core's walker: ORC) agrees with g
     const ours = bt.frames.filter((f) => !f.frame.tailCall);
     t.log(bt.frames.map((f) => `#${f.index} ${f.frame.name ?? '??'}`).join(' < '));
     t.true(ours.length >= 3, 'several kernel frames');
-    // gdb has no unwind data for the kernel's entry code: it stops or walks into
-    // garbage at an interrupt or exception frame (pt_regs), missing the entry
-    // frame itself when the handler ran on the IRQ stack, as it walks into garbage
-    // past the bottom. Ours crosses them (the frame above gets an exact pc) and
-    // ends at the kernel's first frame. Compare up to the first crossing.
+    // gdb has no unwind data for the kernel's entry code: at an interrupt or
+    // exception frame (pt_regs) it stops or walks into garbage, and it misses the
+    // entry frame itself when the handler ran on the IRQ stack. Ours crosses such
+    // frames (the frame above gets an exact pc) and ends at the kernel's first
+    // frame, where gdb again walks on into garbage. Compare up to the first crossing.
     const crossing = ours.findIndex((f, i) => i > 0 && f.frame.inlineDepth === 0 && f.frame.physical.init.exactPc);
     const compared = crossing < 0 ? ours : ours.slice(0, Math.min(crossing, theirs.length));
     t.true(crossing < 0 ? ours.length <= theirs.length : theirs.length >= crossing - 1, `gdb shows ${theirs.length} frames, ours ${ours.length} (${crossing} before any interrupt frame)`);
