@@ -497,13 +497,8 @@ export class ProbeManager implements StopHandler {
     const list = byTid.get(thread.tid);
     if (!list) return false;
     const sp = await thread.sp();
-    // Activations whose frame is popped (sp above their entry sp) have returned;
-    // deeper ones (recursion returning to the same address) stay pending. Those
-    // popped without returning here (longjmp) are dropped.
-    const done = list.filter((r) => r.sp <= sp);
-    const keep = list.filter((r) => r.sp > sp);
-    if (keep.length) byTid.set(thread.tid, keep);
-    else byTid.delete(thread.tid);
+    // Those popped without returning here (longjmp) are dropped.
+    const done = takePopped(byTid, thread.tid, list, sp);
     if (!byTid.size) await this.dropReturnPoint(address);
     const out: Outcome = { stop: false, steps: 0, moved: false };
     for (const r of done.filter((d) => d.sp === sp)) {
@@ -583,10 +578,7 @@ export class ProbeManager implements StopHandler {
     const list = byTid.get(thread.tid);
     if (!list) return false;
     const sp = await thread.sp();
-    const done = list.filter((r) => r.sp <= sp);
-    const keep = list.filter((r) => r.sp > sp);
-    if (keep.length) byTid.set(thread.tid, keep);
-    else byTid.delete(thread.tid);
+    const done = takePopped(byTid, thread.tid, list, sp);
     if (!byTid.size) {
       this.continuations.delete(address);
       if (this.live()) await this.target.swBreakpoints.remove(address);
@@ -740,4 +732,16 @@ function normalize(result: ProbeHandlerResult): { stop: boolean; actions: readon
   if (result === 'stop') return { stop: true, actions: [] };
   const actions: readonly ProbeAction[] = Array.isArray(result) ? result : [result as ProbeAction];
   return { stop: actions.some((a) => a.action === 'stop'), actions };
+}
+
+/**
+ * Takes a thread's pending activations whose frame is popped at `sp` (entered
+ * with an sp at or below it) out of `byTid`; deeper ones (recursion returning
+ * to the same address) stay pending.
+ */
+function takePopped<T extends { readonly sp: Addr }>(byTid: Map<number, T[]>, tid: number, list: readonly T[], sp: Addr): T[] {
+  const keep = list.filter((r) => r.sp > sp);
+  if (keep.length) byTid.set(tid, keep);
+  else byTid.delete(tid);
+  return list.filter((r) => r.sp <= sp);
 }
