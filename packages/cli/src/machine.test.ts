@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
-import { buildFixture, run, systemTest, type Need } from '@stackdb/test-support';
+import { buildFixture, parseGdbBacktrace, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
 
 /*
@@ -138,29 +138,6 @@ interface GdbFrame {
   readonly line?: number;
 }
 
-/** Splits gdb's argument list at the commas between arguments. */
-function splitArgs(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if ('({[<'.includes(c)) depth++;
-    else if (')}]>'.includes(c)) depth--;
-    else if (c === ',' && depth === 0 && text[i + 1] === ' ') {
-      out.push(text.slice(from, i));
-      from = i + 2;
-    }
-  }
-  if (text.slice(from).trim()) out.push(text.slice(from));
-  return out;
-}
-
 /** gdb's `a=1`, `a=a@entry=1`, `a@entry=1` (and `a=2, a@entry=1` as two items) by name. */
 function gdbArgs(items: readonly string[]): Map<string, { value?: string; entry?: string }> {
   const out = new Map<string, { value?: string; entry?: string }>();
@@ -179,13 +156,7 @@ function gdbArgs(items: readonly string[]): Map<string, { value?: string; entry?
 }
 
 function gdbFrames(block: string): GdbFrame[] {
-  const out: GdbFrame[] = [];
-  for (const line of block.split('\n')) {
-    const m = /^#\d+\s+(?:(0x[0-9a-f]+) in )?(\S+) \((.*)\)(?: at (\S+):(\d+)| from \S+)?$/.exec(line);
-    if (!m) continue;
-    out.push({ ...(m[1] ? { pc: BigInt(m[1]) } : {}), name: m[2]!, args: gdbArgs(splitArgs(m[3]!)), ...(m[4] ? { file: m[4], line: Number(m[5]) } : {}) });
-  }
-  return out;
+  return parseGdbBacktrace(block).map((f) => ({ ...f, args: gdbArgs(f.args) }));
 }
 
 /**

@@ -11,11 +11,11 @@ import {
   standardWalker,
   type Target,
 } from '@stackdb/core';
-import { repoRoot, systemTest } from '@stackdb/test-support';
+import { parseGdbBacktrace, repoRoot, systemTest } from '@stackdb/test-support';
 import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
 import { createGdbTargetFromSpec } from './driver.js';
 import type { GdbTarget } from './gdb-target.js';
-import { argMap, concrete, ourBacktrace, parseGdbBacktrace, type BtFrame } from './test-support/gdb-backtrace.js';
+import { argMap, concrete, ourBacktrace, type BtFrame } from './test-support/gdb-backtrace.js';
 
 /*
  * The gdb driver with the QEMU helper on the booted test VM (TCG: KVM cannot run

@@ -72,47 +72,6 @@ export function backtrace(block: string): GdbFrame[] {
   return [...block.matchAll(/^#\d+\s+(?:(0x[0-9a-f]+) in )?(\S+) \(/gm)].map((m) => (m[1] ? { pc: BigInt(m[1]), name: m[2]! } : { name: m[2]! }));
 }
 
-/** One frame of `bt` with its source position and arguments (`name=value` as printed). */
-export interface GdbFrameLine extends GdbFrame {
-  readonly file?: string;
-  readonly line?: number;
-  readonly args: readonly string[];
-}
-
-/** Splits gdb's argument list at the commas between arguments (not inside strings, braces or brackets). */
-export function splitArgs(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if ('({[<'.includes(c)) depth++;
-    else if (')}]>'.includes(c)) depth--;
-    else if (c === ',' && depth === 0 && text[i + 1] === ' ') {
-      out.push(text.slice(start, i));
-      start = i + 2;
-    }
-  }
-  if (text.slice(start).trim()) out.push(text.slice(start));
-  return out;
-}
-
-/** The frames of a `bt` block, or of our backtrace text (the same shape), with lines and arguments. */
-export function backtraceLines(block: string): GdbFrameLine[] {
-  const out: GdbFrameLine[] = [];
-  for (const line of block.split('\n')) {
-    const m = /^#\d+\s+(?:(0x[0-9a-f]+) in )?(\S+) \((.*)\)(?: at (\S+):(\d+)| from \S+)?$/.exec(line);
-    if (!m) continue;
-    out.push({ ...(m[1] ? { pc: BigInt(m[1]) } : {}), name: m[2]!, args: splitArgs(m[3]!), ...(m[4] ? { file: m[4], line: Number(m[5]) } : {}) });
-  }
-  return out;
-}
-
 /** `$N = VALUE` lines of `print`, in order. */
 export function printedValues(out: string): string[] {
   return [...out.matchAll(/^\$\d+ = (.*)$/gm)].map((m) => m[1]!);

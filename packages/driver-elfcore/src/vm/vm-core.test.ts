@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import test from 'ava';
 import { PHYSICAL_SPACE, ProgramSymbols, backtrace, formatValue, loadGlobal, standardWalker } from '@stackdb/core';
 import { suite } from '@stackdb/core/conformance';
-import { missing, run, systemTest, type Need } from '@stackdb/test-support';
+import { missing, parseGdbBacktrace, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds } from '@stackdb/test-vm';
 import { CoreFile } from '../core-file.js';
 import { createCoreTarget } from '../create.js';
 import { CoreMemoryError } from '../errors.js';
 import { drgnFacts, drgnMissing, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
-import { backtraceLines, printedValues } from '../test-support/gdb.js';
+import { printedValues } from '../test-support/gdb.js';
 import { VmCoreTarget } from './vm-core-target.js';
 
 /*
@@ -193,7 +193,7 @@ systemTest(test, "the vCPU's kernel backtrace (core's walker: ORC) agrees with g
   const { dumps } = await fixture();
   // gdb shows frame #0 when it opens the core; the backtrace follows the marker.
   const out = gdbOnDump(dumps, ['echo @@bt\\n', 'bt']);
-  const theirs = backtraceLines(out.slice(out.indexOf('@@bt')));
+  const theirs = parseGdbBacktrace(out.slice(out.indexOf('@@bt')));
   const target = await open(dumps.physical, { exe: dumps.vm.vmlinux });
   try {
     const program = new ProgramSymbols(target);
