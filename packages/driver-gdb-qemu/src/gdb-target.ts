@@ -44,6 +44,8 @@ const PAGE = 4096n;
 const CORE_CACHE_LINES = 4096;
 /** Preferred cache line: one QEMU-sized reply, enough for a few stack frames or a small struct. */
 const PREFERRED_LINE = 1024;
+/** How long an interrupt may go unanswered before it is sent again. */
+const INTERRUPT_RESEND_MS = 1000;
 /** Default `--memcache-mmap-size` (the seed's 128 MB). */
 export const DEFAULT_MEMCACHE_SIZE = 128 * 1024 * 1024;
 
@@ -194,24 +196,42 @@ export class GdbTarget extends Target {
   }
 
   protected override async _pause(): Promise<StopEvent[]> {
-    const conn = this.client.connection;
-    if (conn.interrupt()) this.interruptPending = true;
-    let text: string;
-    try {
-      text = await conn.waitStop({ timeoutMs: this.interruptTimeoutMs });
-    } catch (err) {
-      if (err instanceof ProtocolError && err.code === RSP_ERROR.TIMEOUT) {
-        this.client.close();
-        throw new ProtocolError(RSP_ERROR.TIMEOUT, `the GDB stub at ${this.client.where} did not stop the target within ${this.interruptTimeoutMs} ms of an interrupt; the connection was closed`, { cause: err });
-      }
-      throw err;
-    }
+    const { text, resent } = await this.interruptAndWait();
     const stop = this.parse(text);
     if (this.isInterruptStop(stop)) {
-      this.interruptPending = false;
+      this.interruptPending = resent;
       return [];
     }
     return this.toEvents(stop);
+  }
+
+  /**
+   * Sends `\x03` and waits for the stop, sending it again each second without
+   * one: Valgrind's gdbserver (through vgdb) loses an interrupt that arrives
+   * just after a `c`, before Valgrind has resumed. A repeated interrupt can
+   * leave one more SIGINT behind, which {@link settle} swallows.
+   */
+  private async interruptAndWait(): Promise<{ text: string; resent: boolean }> {
+    const conn = this.client.connection;
+    const deadline = Date.now() + this.interruptTimeoutMs;
+    for (let sent = 0; ; ) {
+      if (conn.interrupt()) {
+        this.interruptPending = true;
+        sent++;
+      }
+      const left = deadline - Date.now();
+      try {
+        return { text: await conn.waitStop({ timeoutMs: Math.min(left, INTERRUPT_RESEND_MS) }), resent: sent > 1 };
+      } catch (err) {
+        if (!(err instanceof ProtocolError && err.code === RSP_ERROR.TIMEOUT)) throw err;
+        if (left > INTERRUPT_RESEND_MS) {
+          log.debug(2, 'no stop within %d ms of an interrupt; interrupting again', INTERRUPT_RESEND_MS);
+          continue;
+        }
+        this.client.close();
+        throw new ProtocolError(RSP_ERROR.TIMEOUT, `the GDB stub at ${this.client.where} did not stop the target within ${this.interruptTimeoutMs} ms of an interrupt; the connection was closed`, { cause: err });
+      }
+    }
   }
 
   protected override async _resume(signals: ReadonlyMap<number, number>): Promise<void> {

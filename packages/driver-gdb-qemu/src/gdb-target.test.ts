@@ -1,0 +1,38 @@
+import test from 'ava';
+import { ScriptedTransport, simpleStub } from './test-support/scripted-transport.js';
+import { RspClient } from './rsp/client.js';
+import { GdbTarget } from './gdb-target.js';
+
+/*
+ * GdbTarget against scripted stubs that misbehave in ways real ones do now and
+ * then; the real stubs themselves are in gdbserver, vgdb and qemu tests.
+ */
+
+test('an interrupt the stub loses (Valgrind\'s gdbserver just after a c) is sent again; the SIGINT it may leave is swallowed', async (t) => {
+  let interrupts = 0;
+  const tr = new ScriptedTransport(simpleStub((req) => {
+    if (req === '?') return 'T05thread:p1.1;';
+    if (req === 'qfThreadInfo') return 'mp1.1';
+    if (req === 'qsThreadInfo') return 'l';
+    if (req.startsWith('D')) return 'OK';
+    if (req === '\x03') return ++interrupts === 1 ? 'silence' : 'T02thread:p1.1;';
+    return '';
+  }));
+  const target = new GdbTarget({ client: await RspClient.connect(tr, { timeoutMs: 2000 }) });
+  await target.open();
+  await target.resume();
+  await target.pause();
+  t.is(interrupts, 2);
+  t.is(target.status, 'paused');
+  // The first interrupt's SIGINT arrives after the next resume: not an event.
+  await target.resume();
+  const resumes = tr.requests.length;
+  tr.injectPacket('T02thread:p1.1;');
+  const waiting = target.wait();
+  while (tr.requests.length === resumes) await new Promise((r) => setImmediate(r));
+  t.is(tr.requests.at(-1), 'vCont;c', 'the swallowed stop was resumed');
+  tr.injectPacket('T0bthread:p1.1;');
+  const { events } = await waiting;
+  t.deepEqual(events.map((e) => e.kind), ['signal']);
+  await target.close();
+});
