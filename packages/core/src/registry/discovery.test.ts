@@ -65,6 +65,42 @@ test('bad declarations are ignored with a warning, the first of a name wins', (t
   configureLogging({ sink: (l) => process.stderr.write(l + '\n') });
 });
 
+test('a node_modules directory is remembered: unchanged, only packages that mention stackdb are read again; added, removed and edited packages are seen', (t) => {
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stackdb-disc-cache-'));
+  const root = tree({
+    'node_modules/@stackdb/driver-ptrace/package.json': { name: '@stackdb/driver-ptrace', version: '1.0.0', stackdb: ptraceDecl },
+    'node_modules/left-pad/package.json': { name: 'left-pad', version: '1.0.0' },
+  });
+  const nm = path.join(root, 'node_modules');
+  // Directories changed seconds ago are not recorded (their times could hide a change made within the same tick).
+  const settle = () => {
+    const past = new Date(Date.now() - 60_000);
+    for (const d of [nm, path.join(nm, '@stackdb')]) fs.utimesSync(d, past, past);
+  };
+  const names = () => discoverPlugins([nm], cacheDir).map((p) => `${p.name}@${p.packageVersion}`).sort();
+  const records = () => (fs.existsSync(path.join(cacheDir, 'plugins')) ? fs.readdirSync(path.join(cacheDir, 'plugins')).length : 0);
+  t.deepEqual(names(), ['ptrace@1.0.0']);
+  t.is(records(), 0, 'nothing recorded while the directories are fresh');
+  settle();
+  t.deepEqual(names(), ['ptrace@1.0.0']);
+  t.is(records(), 1);
+
+  // Edited in place: a package that mentioned stackdb is read again; one that did not is not.
+  fs.writeFileSync(path.join(nm, '@stackdb/driver-ptrace/package.json'), JSON.stringify({ name: '@stackdb/driver-ptrace', version: '1.0.1', stackdb: ptraceDecl }));
+  fs.writeFileSync(path.join(nm, 'left-pad/package.json'), JSON.stringify({ name: 'left-pad', version: '1.0.1', stackdb: { kind: 'personality', name: 'pad', entry: './p.js' } }));
+  t.deepEqual(names(), ['ptrace@1.0.1']);
+  t.deepEqual(discoverPlugins([nm], undefined).map((p) => p.name).sort(), ['pad', 'ptrace'], 'without the cache everything is read');
+
+  // Installed, scoped or not, and removed: the directories' times change.
+  fs.mkdirSync(path.join(nm, 'third-party-gdb'));
+  fs.writeFileSync(path.join(nm, 'third-party-gdb/package.json'), JSON.stringify({ name: 'third-party-gdb', version: '0.1.0', stackdb: gdbDecl }));
+  t.deepEqual(names(), ['gdb@0.1.0', 'pad@1.0.1', 'ptrace@1.0.1']);
+  settle();
+  names();
+  fs.rmSync(path.join(nm, '@stackdb/driver-ptrace'), { recursive: true });
+  t.deepEqual(names(), ['gdb@0.1.0', 'pad@1.0.1']);
+});
+
 test('personalities load from an installed package, a file, or fail clearly', async (t) => {
   const root = tree({
     'node_modules/my-os/package.json': { name: 'my-os', type: 'module', stackdb: { kind: 'personality', name: 'myos', entry: './p.js' } },

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stackdbCacheDir } from '@stackdb/dwdebug';
 import { RegistryError } from '../errors.js';
 import { getLogger } from '../log/logger.js';
 import { validatePluginDecl, type DiscoveredPlugin, type PluginDecl } from './declarations.js';
+import { mtimeOf, readDiscoveryRecord, writeDiscoveryRecord } from './discovery-cache.js';
 
 const log = getLogger('L_RFILTER');
 
@@ -27,7 +29,7 @@ export function defaultSearchRoots(): string[] {
 export function readPackageDeclarations(packageDir: string): DiscoveredPlugin[] {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8');
+    text = fs.readFileSync(`${packageDir}/package.json`, 'utf8');
   } catch {
     return [];
   }
@@ -56,42 +58,69 @@ export function readPackageDeclarations(packageDir: string): DiscoveredPlugin[] 
 /**
  * Finds every installed package that declares a Stackdb plugin, without importing
  * any of them. A root is either a `node_modules` directory or a package directory.
- * The first declaration of a (kind, name) wins.
+ * The first declaration of a (kind, name) wins. What a node_modules directory
+ * holds is remembered under `cacheDir` (see discovery-cache.ts); undefined
+ * reads everything every time.
  */
-export function discoverPlugins(roots: readonly string[] = defaultSearchRoots()): DiscoveredPlugin[] {
+export function discoverPlugins(roots: readonly string[] = defaultSearchRoots(), cacheDir = stackdbCacheDir()): DiscoveredPlugin[] {
   const found = new Map<string, DiscoveredPlugin>();
-  const add = (p: DiscoveredPlugin) => {
-    const k = `${p.kind === 'personality' ? 'p' : 'd'}:${p.name}`;
-    if (!found.has(k)) found.set(k, p);
-  };
   for (const root of roots) {
-    if (fs.existsSync(path.join(root, 'package.json'))) {
-      readPackageDeclarations(root).forEach(add);
-      continue;
-    }
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(root, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = path.join(root, e.name);
-      if (e.name.startsWith('@')) {
-        let scoped: string[];
-        try {
-          scoped = fs.readdirSync(p);
-        } catch {
-          continue;
-        }
-        for (const s of scoped) readPackageDeclarations(path.join(p, s)).forEach(add);
-      } else {
-        readPackageDeclarations(p).forEach(add);
+    const dirs = fs.existsSync(`${root}/package.json`) ? [root] : packagesIn(root, cacheDir);
+    for (const dir of dirs) {
+      for (const p of readPackageDeclarations(dir)) {
+        const k = `${p.kind === 'personality' ? 'p' : 'd'}:${p.name}`;
+        if (!found.has(k)) found.set(k, p);
       }
     }
   }
   return [...found.values()];
+}
+
+/**
+ * The package directories of a node_modules directory that may declare a
+ * plugin: from its record when nothing changed, else by reading every
+ * package.json (then recorded).
+ */
+function packagesIn(root: string, cacheDir: string | undefined): readonly string[] {
+  const known = readDiscoveryRecord(root, cacheDir);
+  if (known) return known.reread;
+  const dirs: [string, number][] = [[root, mtimeOf(root)]];
+  const reread: string[] = [];
+  const consider = (dir: string, linked: boolean) => {
+    if (linked || mentionsStackdb(dir)) reread.push(dir);
+  };
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = `${root}/${e.name}`;
+    if (!e.name.startsWith('@')) {
+      consider(p, e.isSymbolicLink());
+      continue;
+    }
+    dirs.push([p, mtimeOf(p)]);
+    let scoped: fs.Dirent[];
+    try {
+      scoped = fs.readdirSync(p, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const s of scoped) consider(`${p}/${s.name}`, s.isSymbolicLink());
+  }
+  writeDiscoveryRecord(root, { dirs, reread }, cacheDir);
+  return reread;
+}
+
+function mentionsStackdb(packageDir: string): boolean {
+  try {
+    return fs.readFileSync(`${packageDir}/package.json`).includes('"stackdb"');
+  } catch {
+    return false;
+  }
 }
 
 /** Imports a plugin's entry module. */

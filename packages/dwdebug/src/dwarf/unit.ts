@@ -133,14 +133,30 @@ export function* unitHeaders(
   section: DieSection,
   typesSection: boolean,
 ): Generator<UnitHeader, DwarfError | undefined> {
+  // Small units (a C library's thousands of them) are read a window at a time,
+  // several headers a read; large ones (a kernel's) header by header.
+  let window: Uint8Array = new Uint8Array(0);
+  let windowStart = 0;
+  let lastUnit = Infinity;
   let off = 0;
   while (off < size) {
-    const r = new Reader(read(off, 40), origin, littleEndian, off);
+    const want = Math.min(HEADER_MAX, size - off);
+    if (off < windowStart || off + want > windowStart + window.length) {
+      window = read(off, lastUnit < HEADER_WINDOW / 8 ? Math.min(HEADER_WINDOW, size - off) : want);
+      windowStart = off;
+    }
+    const r = new Reader(window.subarray(off - windowStart, off - windowStart + want), origin, littleEndian, off);
     const h = readUnitHeader(r, section, typesSection, size);
     if (!h) return r.error;
     yield h;
     if (h.end <= off) return undefined;
+    lastUnit = h.end - off;
     off = h.end;
   }
   return undefined;
 }
+
+/** The longest unit header (DWARF 5 type unit, 64-bit offsets) fits in this. */
+const HEADER_MAX = 40;
+/** Bytes read at once while the units are small. */
+const HEADER_WINDOW = 64 * 1024;

@@ -1,10 +1,15 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { ElfError } from '../errors.js';
 import { stringAt } from './byte-reader.js';
 import { ELFCOMPRESS, SHF, SHT } from './constants.js';
 import { SECTION_CACHE_MIN_BYTES, cachedSection, sectionCachePath, storeSection } from './section-cache.js';
+
+
+// Loaded on first use: most runs never meet a zstd-compressed section.
+let fzstd: typeof import('fzstd') | undefined;
+const zstd = () => (fzstd ??= createRequire(import.meta.url)('fzstd') as typeof import('fzstd'));
 
 /** One section header. Offsets and sizes are numbers (files over 2^53 bytes do not exist). */
 export interface ElfSection {
@@ -331,7 +336,7 @@ export class ElfFile {
     let out: Uint8Array;
     try {
       if (ctype === ELFCOMPRESS.ZLIB) out = zlib.inflateSync(payload, { maxOutputLength: size + 1 });
-      else if (ctype === ELFCOMPRESS.ZSTD) out = zstdDecompress(payload, new Uint8Array(size));
+      else if (ctype === ELFCOMPRESS.ZSTD) out = zstd().decompress(payload, new Uint8Array(size));
       else throw new ElfError(`unknown compression type ${ctype}`, { file: this.path, section: s.name, offset: s.offset });
     } catch (err) {
       if (err instanceof ElfError) throw err;

@@ -1,4 +1,4 @@
-import xz from 'xz-decompress';
+import { createRequire } from 'node:module';
 import { ElfError } from '../errors.js';
 import { ElfFile } from './elf-file.js';
 
@@ -34,6 +34,8 @@ export async function xzDecompress(packed: Uint8Array): Promise<Uint8Array> {
   });
   const chunks: Uint8Array[] = [];
   let total = 0;
+  // Loaded on first use (it costs several ms to load): few binaries carry MiniDebugInfo.
+  const xz = createRequire(import.meta.url)('xz-decompress') as typeof import('xz-decompress');
   const reader = new xz.XzReadableStream(input).getReader();
   for (;;) {
     const { done, value } = await reader.read();

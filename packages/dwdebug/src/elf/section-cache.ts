@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,11 +16,19 @@ import path from 'node:path';
 /** Sections smaller than this stay in memory: a file is not worth it. */
 export const SECTION_CACHE_MIN_BYTES = 64 * 1024;
 
-/** The cache directory, or undefined when caching is off. */
-export function sectionCacheDir(): string | undefined {
+/**
+ * Stackdb's cache directory ($STACKDB_CACHE_DIR, else $XDG_CACHE_HOME/stackdb,
+ * else ~/.cache/stackdb), or undefined when STACKDB_NO_CACHE=1 turns caching off.
+ */
+export function stackdbCacheDir(): string | undefined {
   if (process.env.STACKDB_NO_CACHE === '1') return undefined;
-  const base = process.env.STACKDB_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'stackdb');
-  return path.join(base, 'sections');
+  return process.env.STACKDB_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'stackdb');
+}
+
+/** The section cache directory, or undefined when caching is off. */
+export function sectionCacheDir(): string | undefined {
+  const base = stackdbCacheDir();
+  return base && path.join(base, 'sections');
 }
 
 /** Where the decompressed copy of a section of `file` lives (whether or not it exists yet). */
@@ -34,8 +41,7 @@ export function sectionCachePath(file: string, section: string, sectionOffset: n
   } catch {
     return undefined;
   }
-  const key = createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${section}:${sectionOffset}`).digest('hex').slice(0, 32);
-  return path.join(dir, `${key}${section}`);
+  return path.join(dir, `${st.dev}-${st.ino}-${st.size}-${st.mtimeMs}-${sectionOffset}${section}`);
 }
 
 /** The cached copy's path when it exists with the expected size. */

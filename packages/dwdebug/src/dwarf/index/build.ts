@@ -10,7 +10,6 @@
  * compact index. No thread ever holds all of `.debug_info`.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { DwarfError } from '../../errors.js';
 import type { DwarfContext, SectionKey } from '../context.js';
 import { DW_AT } from '../constants.js';
@@ -93,7 +92,8 @@ function workerEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
-function runWorker(job: IndexJob): Promise<ScanOutput> {
+async function runWorker(job: IndexJob): Promise<ScanOutput> {
+  const { Worker } = await import('node:worker_threads');
   return new Promise((resolve, reject) => {
     const w = new Worker(workerEntry(), { workerData: job });
     let done = false;
