@@ -11,7 +11,6 @@ import {
   type Walker,
 } from '@stackdb/core';
 import type { ToolContext } from './tool.js';
-import { demoProgram } from './demo.js';
 
 /** One opened target with its symbols and walker. */
 export interface SessionTarget {
@@ -31,10 +30,12 @@ export const RUN_OPTIONS = [
   { long: 'kill', help: 'Kill a launched program at the end instead of detaching' },
 ];
 
-function withDemo(specs: readonly TargetSpec[], tool: ToolContext['args']['tool']): readonly TargetSpec[] {
+async function withDemo(specs: readonly TargetSpec[], tool: ToolContext['args']['tool']): Promise<readonly TargetSpec[]> {
   const threads = tool.demoThreads === true;
   if (tool.demo !== true && !threads) return specs;
   if (specs.length) throw new UsageError('--demo launches its own target: give no target options with it');
+  // Loaded only here: building the demo needs child_process and crypto, which other runs never load.
+  const { demoProgram } = await import('./demo.js');
   return [{
     id: 1, driver: 'ptrace', kind: 'base', options: {}, selectedBy: '--demo', overlays: [],
     common: { activeProbing: [], debugfileLoadOpts: [], softBreakpoints: false },
@@ -44,7 +45,7 @@ function withDemo(specs: readonly TargetSpec[], tool: ToolContext['args']['tool'
 
 /** Opens the command line's targets (or the demo) and builds symbols and a walker for each. */
 export async function openSession(ctx: ToolContext): Promise<SessionTarget[]> {
-  const specs = withDemo(ctx.args.targets, ctx.args.tool);
+  const specs = await withDemo(ctx.args.targets, ctx.args.tool);
   if (!specs.length) throw new UsageError('no target given: use -p PID, -- PROGRAM ARGS, --core FILE, --gdb-port PORT, ... (see --help)');
   const targets = await openTargets(specs, ctx.registry);
   return targets.map((target) => {

@@ -9,7 +9,9 @@ import { Lru } from './lru.js';
 import { Reader, stringAt } from './reader.js';
 import { readRootInfo, type RootInfo } from './root.js';
 import { fileSection, FileReader, memorySection, type DwarfFileSections, type SectionData } from './source.js';
+import type { IntervalMap } from './model/address-map.js';
 import { DieSection, dieId, dieIdOffset, dieIdSection, unitHeaders, type DieId, type UnitHeader } from './unit.js';
+import { readUnitCache, unitCachePath, writeUnitCache } from './unit-cache.js';
 import { parseAt } from './window.js';
 
 /** The DWARF sections the engine knows, by their standard names without the `.debug_` prefix. */
@@ -53,6 +55,8 @@ export class DwarfContext {
   private readonly handles: (UnitHandle | undefined)[] = [];
   private readonly lineCache: Lru<number, LineTable | null>;
   private readonly headerCache = new Lru<number, LineHeader | null>(4096);
+  private readonly unitCacheFile: string | undefined;
+  private recordedUnitMap: IntervalMap | undefined;
 
   /**
    * Reads the unit headers of a file. `isSupplementary` marks the dwz file
@@ -65,6 +69,23 @@ export class DwarfContext {
     this.dwo = !!provider.section('.debug_info.dwo') && !(provider as DwarfFileSections).sectionFileRange?.('.debug_info') && !provider.section('.debug_info');
     this.unitCache = new Lru(opts.unitCacheBytes ?? 64 * 1024 * 1024, (_, u) => u.release());
     this.lineCache = new Lru(opts.lineCacheRows ?? 2_000_000);
+    this.unitCacheFile = 'sectionFileRange' in provider ? unitCachePath(this.path, isSupplementary) : undefined;
+    const recorded = this.unitCacheFile ? readUnitCache(this.unitCacheFile) : undefined;
+    if (recorded) {
+      this.units.push(...recorded.units);
+      this.recordedUnitMap = recorded.unitMap;
+    } else {
+      this.readUnitHeaders();
+      if (this.unitCacheFile && !this.errors.length) writeUnitCache(this.unitCacheFile, this.units, undefined);
+    }
+    this.keys = new Float64Array(this.units.length);
+    this.units.forEach((h, i) => {
+      this.keys[i] = dieId(h.section, h.offset);
+      if (h.typeSignature !== undefined) this.typeSignatures.set(h.typeSignature, dieId(h.section, h.typeOffset!));
+    });
+  }
+
+  private readUnitHeaders(): void {
     for (const [key, section, types] of [['info', DieSection.info, false], ['types', DieSection.types, true]] as const) {
       const data = this.section(key);
       if (!data) continue;
@@ -80,11 +101,19 @@ export class DwarfContext {
         this.units.push(step.value);
       }
     }
-    this.keys = new Float64Array(this.units.length);
-    this.units.forEach((h, i) => {
-      this.keys[i] = dieId(h.section, h.offset);
-      if (h.typeSignature !== undefined) this.typeSignatures.set(h.typeSignature, dieId(h.section, h.typeOffset!));
-    });
+  }
+
+  /**
+   * The address → unit map: as recorded on disk by an earlier run, else built
+   * by `build` and recorded with the unit headers when the file read without
+   * errors (see unit-cache.ts).
+   */
+  unitMap(build: () => IntervalMap): IntervalMap {
+    if (this.recordedUnitMap) return this.recordedUnitMap;
+    const map = build();
+    if (this.unitCacheFile && !this.errors.length) writeUnitCache(this.unitCacheFile, this.units, map);
+    this.recordedUnitMap = map;
+    return map;
   }
 
   /** The section for a key, read piecewise from its file when large and possible. */

@@ -386,7 +386,11 @@ export class DebugFile {
   // ---- Address lookups ----
 
   private unitIntervals(): IntervalMap {
-    if (this.unitMap) return this.unitMap;
+    this.unitMap ??= this.main.unitMap(() => this.buildUnitIntervals());
+    return this.unitMap;
+  }
+
+  private buildUnitIntervals(): IntervalMap {
     const items: { range: { start: bigint; end: bigint }; value: number }[] = [];
     const covered = new Set<number>();
     const ar = this.main.section('aranges');
@@ -411,8 +415,7 @@ export class DebugFile {
         this.main.errors.push(err);
       }
     }
-    this.unitMap = IntervalMap.build(items);
-    return this.unitMap;
+    return IntervalMap.build(items);
   }
 
   /** The units whose code covers a link-time address (usually one). */

@@ -35,6 +35,25 @@ export class IntervalMap {
     return new IntervalMap(starts, ends, maxEnd, values);
   }
 
+  /** Rebuilds a map from {@link toArrays}' output (intervals in start order). */
+  static fromArrays(a: { starts: BigUint64Array; ends: BigUint64Array; values: Int32Array }): IntervalMap {
+    const n = a.values.length;
+    if (a.starts.length !== n || a.ends.length !== n) throw new RangeError('interval arrays of different lengths');
+    const maxEnd = new BigUint64Array(n);
+    let m = 0n;
+    for (let i = 0; i < n; i++) {
+      if (i && a.starts[i]! < a.starts[i - 1]!) throw new RangeError('intervals out of order');
+      if (a.ends[i]! > m) m = a.ends[i]!;
+      maxEnd[i] = m;
+    }
+    return new IntervalMap(a.starts, a.ends, maxEnd, a.values);
+  }
+
+  /** The intervals as arrays, for storing. */
+  toArrays(): { starts: BigUint64Array; ends: BigUint64Array; values: Int32Array } {
+    return { starts: this.starts, ends: this.ends, values: this.values };
+  }
+
   get size(): number {
     return this.values.length;
   }
