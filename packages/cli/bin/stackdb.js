@@ -10,3 +10,5 @@ if (!existsSync(fileURLToPath(entry))) {
 }
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));
+// Nothing is left to do (stdout and stderr are synchronous on Linux): leave without the event loop's wind-down.
+process.exit();
