@@ -19,6 +19,12 @@ export type SectionKey = 'info' | 'types' | 'abbrev' | 'str' | 'line_str' | 'str
 
 /** Sections larger than this are read piecewise when the provider can say where they lie in the file. */
 const PIECEWISE_MIN = 4 * 1024 * 1024;
+/**
+ * Sections read a table or list at a time, at offsets units name: piecewise
+ * from this size (a backtrace in glibc reads a few KB of its 1 MB tables).
+ */
+const PIECEWISE_MIN_TABLES = 256 * 1024;
+const TABLE_SECTIONS: ReadonlySet<SectionKey> = new Set(['abbrev', 'line', 'loc', 'loclists']);
 
 /** Options of a {@link DwarfContext}. */
 export interface ContextOptions {
@@ -126,7 +132,7 @@ export class DwarfContext {
     const p = this.provider as DwarfFileSections;
     for (const name of names) {
       const range = p.sectionFileRange?.(name);
-      if (range && range.size >= PIECEWISE_MIN) {
+      if (range && range.size >= (TABLE_SECTIONS.has(key) ? PIECEWISE_MIN_TABLES : PIECEWISE_MIN)) {
         let r = this.readers.get(range.path);
         if (!r) this.readers.set(range.path, (r = new FileReader(range.path)));
         s = fileSection(name, range, r);
