@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { stackdbCacheDir } from '../elf/section-cache.js';
+import { fileIdentity, stackdbCacheDir } from '../elf/section-cache.js';
 import { readBlobFile, writeBlobFile } from './blob-file.js';
 import { IntervalMap } from './model/address-map.js';
 import { DieSection, type UnitHeader } from './unit.js';
@@ -30,15 +29,9 @@ const HAS_DWO_ID = 2;
 /** Where the record of a DWARF file lives, or undefined when it is not a file or caching is off. */
 export function unitCachePath(file: string, isSupplementary: boolean): string | undefined {
   const dir = stackdbCacheDir();
-  if (!dir) return undefined;
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch {
-    return undefined;
-  }
-  if (!st.isFile() || Date.now() - st.mtimeMs < SETTLE_MS) return undefined;
-  return path.join(dir, 'dwarf-units', `${st.dev}-${st.ino}-${st.size}-${st.mtimeMs}${isSupplementary ? '-sup' : ''}`);
+  const f = dir && fileIdentity(file);
+  if (!f || !f.stats.isFile() || Date.now() - f.stats.mtimeMs < SETTLE_MS) return undefined;
+  return path.join(dir, 'dwarf-units', `${f.id}${isSupplementary ? '-sup' : ''}`);
 }
 
 /** The unit headers recorded at `file`, with the address map when it was recorded too. */

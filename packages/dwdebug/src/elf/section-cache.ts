@@ -31,17 +31,26 @@ export function sectionCacheDir(): string | undefined {
   return base && path.join(base, 'sections');
 }
 
-/** Where the decompressed copy of a section of `file` lives (whether or not it exists yet). */
-export function sectionCachePath(file: string, section: string, sectionOffset: number): string | undefined {
-  const dir = sectionCacheDir();
-  if (!dir) return undefined;
+/**
+ * A file's identity in cache names: device, inode, size and modification
+ * time, so a changed file never meets a stale entry. Undefined when it cannot
+ * be stat'ed.
+ */
+export function fileIdentity(file: string): { readonly id: string; readonly stats: fs.Stats } | undefined {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
   } catch {
     return undefined;
   }
-  return path.join(dir, `${st.dev}-${st.ino}-${st.size}-${st.mtimeMs}-${sectionOffset}${section}`);
+  return { id: `${st.dev}-${st.ino}-${st.size}-${st.mtimeMs}`, stats: st };
+}
+
+/** Where the decompressed copy of a section of `file` lives (whether or not it exists yet). */
+export function sectionCachePath(file: string, section: string, sectionOffset: number): string | undefined {
+  const dir = sectionCacheDir();
+  const f = dir && fileIdentity(file);
+  return f ? path.join(dir, `${f.id}-${sectionOffset}${section}`) : undefined;
 }
 
 /** The cached copy's path when it exists with the expected size. */

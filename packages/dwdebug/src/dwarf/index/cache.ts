@@ -9,10 +9,10 @@
  * holds the key, roots and errors. A cache that cannot be read or does not
  * match is ignored (and rewritten).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DwarfError } from '../../errors.js';
+import { fileIdentity } from '../../elf/section-cache.js';
 import { readBlobFile, writeBlobFile, type BlobArray } from '../blob-file.js';
 import type { DwarfContext } from '../context.js';
 import type { AttrValue } from '../die.js';
@@ -31,14 +31,9 @@ export function defaultCacheDir(): string {
 
 /** The cache key of a context's file, or undefined when it is not a file on disk. */
 export function cacheKey(ctx: DwarfContext): string | undefined {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(ctx.path);
-  } catch {
-    return undefined;
-  }
-  if (!st.isFile()) return undefined;
-  return `${st.dev}-${st.ino}-${st.size}-${st.mtimeMs}-${ctx.units.length}${ctx.isSupplementary ? '-sup' : ''}-f${FORMAT}`;
+  const f = fileIdentity(ctx.path);
+  if (!f?.stats.isFile()) return undefined;
+  return `${f.id}-${ctx.units.length}${ctx.isSupplementary ? '-sup' : ''}-f${FORMAT}`;
 }
 
 // JSON cannot hold bigints: the roots' address attributes carry some.
