@@ -18,6 +18,7 @@ export function writeBlobFile(file: string, magic: string, header: object, array
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
+  let open = true;
   try {
     const pre = Buffer.alloc(12);
     pre.write(magic, 0, 'latin1');
@@ -37,13 +38,14 @@ export function writeBlobFile(file: string, magic: string, header: object, array
       pos += a.byteLength;
       align();
     }
-  } catch (err) {
+    open = false;
     fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (open) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
 }
 
 /** A blob file read back: its header, and its arrays taken in order. */
