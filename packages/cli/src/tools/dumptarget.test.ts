@@ -1,7 +1,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, run } from '@stackdb/test-support';
+import { buildFixture, repoRoot, run } from '@stackdb/test-support';
+import { scenesPlugin } from '../test-support/scenes.js';
 import { Running, probeFixture, stackdb, stackdbBin, tmpDir } from './test-support/probes.js';
 
 /*
@@ -80,6 +81,20 @@ test('dumptarget explains what it cannot probe in one line', (t) => {
   const none = stackdb(['dumptarget', '--', probed]);
   t.is(none.status, 2);
   t.regex(none.stderr, /nothing to probe/);
+});
+
+test('dumptarget --pending probes a function of a library the program loads later, at each load', (t) => {
+  const prog = buildFixture({ name: 'dlopen-rounds', sources: ['packages/cli/test/dlopen-rounds.c'], flags: ['-g', '-O0'] });
+  const without = stackdb(['dumptarget', 'plugin_inner', '--', prog, scenesPlugin()]);
+  t.is(without.status, 2);
+  t.regex(without.stderr, /^stackdb: cannot probe plugin_inner: no function or variable named plugin_inner\n$/m);
+  const r = stackdb(['dumptarget', '--pending', 'plugin_inner', '--', prog, scenesPlugin()]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, /^Pending probe plugin_inner on .*: placed when a library that defines it is loaded\.$/m);
+  t.regex(r.stderr, /exited with status 0 \(2 hits\)/);
+  const hits = r.stdout.trim().split('\n');
+  t.is(hits.length, 2, r.stdout);
+  hits.forEach((h, i) => t.regex(h, new RegExp(`^plugin_inner \\(0x[0-9a-f]+\\) \\(thread \\d+\\) v = ${i + 1}, back = `)));
 });
 
 /** Starts `probed wait` and dumptarget attached to it, probing add(); returns both once the first hit is printed. */

@@ -45,6 +45,7 @@ function probeOptions(tool: ToolContext['args']['tool']): SymbolProbeOptions {
     ...(tool.entry ? { afterPrologue: false } : {}),
     ...(tool.step ? { instructions: true } : {}),
     ...(tool.reResolve ? { reResolve: true } : {}),
+    ...(tool.pending ? { pending: true } : {}),
     ...(threads ? { threads } : {}),
   };
 }
@@ -128,10 +129,14 @@ async function placeAll(requests: readonly ProbeRequest[], tool: ToolContext['ar
         ...(wantExit ? { exit: (hit: ProbeHit) => onHit(r.target, hit) } : {}),
       };
       // Return values only make sense for functions: other points get entry hits only.
-      const points = await probes.resolve(r.spec, opts);
-      const exitOk = wantExit && points.every((p) => p.kind === 'function');
+      const points = await probes.resolve(r.spec, opts).catch((err: unknown) => {
+        if (opts.pending && err instanceof LookupError) return undefined;
+        throw err;
+      });
+      const exitOk = wantExit && (points ?? []).every((p) => p.kind === 'function');
       const sp = await probes.probe(r.spec, exitOk ? handlers : { pre: handlers.pre }, opts);
       placed++;
+      if (sp.waiting) ctx.stderr.write(`Pending probe ${r.spec} on ${r.target.target.name}: placed when a library that defines it is loaded.\n`);
       for (const p of sp.points) {
         const where = p.kind === 'variable' ? `0x${p.watch!.address.toString(16)} (${p.watch!.size} bytes)` : p.addresses.map((a) => `0x${a.toString(16)}`).join(', ');
         ctx.stderr.write(`Registered probe ${r.spec}${p.kind !== 'function' ? ` (${p.kind})` : ''} at ${where} on ${r.target.target.name}.\n`);

@@ -18,6 +18,7 @@ const PROBE_OPTIONS = [
   { long: 'thread-name', arg: 'NAME', repeatable: true, help: 'Only hits in threads with this name (repeatable)' },
   { long: 'follow-forks', help: 'Follow forked children; they inherit the probes' },
   { long: 're-resolve', help: 'After an exec, place the probes again in the new program' },
+  { long: 'pending', help: 'A probe on a function not loaded yet waits for the library that defines it (dlopen), and waits again when it is unloaded' },
   ...DEMO_OPTIONS,
 ];
 

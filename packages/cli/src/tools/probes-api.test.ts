@@ -1,6 +1,8 @@
 import test from 'ava';
-import { run, systemTest } from '@stackdb/test-support';
+import path from 'node:path';
+import { buildFixture, run, systemTest } from '@stackdb/test-support';
 import { ProbeManager, formatValue, type NamedValue, type ProbeHit, type WatchValues } from '@stackdb/core';
+import { scenesPlugin } from '../test-support/scenes.js';
 import { launch, markerLine, plainOutput, probeFixture, valueOf } from './test-support/probes.js';
 
 /*
@@ -367,5 +369,29 @@ systemTest(test, 'step and write-memory actions: post handlers see the pc N inst
     t.regex(s.output(), /^side effects 22$/m);
   } finally {
     await s.target.close();
+  }
+});
+
+test('a pending probe waits for the library that defines it: placed at each dlopen, waiting again after each dlclose', async (t) => {
+  // dlopen-rounds loads the plugin, calls plugin_entry(round) → plugin_inner(round + 1), unloads it; twice.
+  const prog = buildFixture({ name: 'dlopen-rounds', sources: ['packages/cli/test/dlopen-rounds.c'], flags: ['-g', '-O0'] });
+  const plugin = scenesPlugin();
+  const l = await launch([prog, plugin]);
+  try {
+    await t.throwsAsync(l.probes.probe('plugin_inner', { pre: () => undefined }), { code: 'ERR_LOOKUP' }, 'not loaded yet');
+    const seen: string[] = [];
+    const sp = await l.probes.probe('plugin_inner', {
+      pre: async (hit) => {
+        const v = (await hit.values!.args()).find((a) => a.name === 'v');
+        seen.push(`v=${v ? await formatValue(v.value, { target: hit.target }) : '?'} in ${sp.library ? path.basename(sp.library.path) : '?'}`);
+      },
+    }, { pending: true });
+    t.true(sp.waiting);
+    const r = await l.target.monitor();
+    t.deepEqual(r.status, { code: 0 }, 'the program ran to its end: no trap was left in the unloaded library');
+    t.deepEqual(seen, [`v=1 in ${path.basename(plugin)}`, `v=2 in ${path.basename(plugin)}`]);
+    t.true(sp.waiting, 'waiting again after the last dlclose');
+  } finally {
+    await l.target.close();
   }
 });

@@ -1,5 +1,6 @@
-import { ProbeError } from '../errors.js';
+import { LookupError, ProbeError } from '../errors.js';
 import { getLogger } from '../log/logger.js';
+import { LibraryState, type Library, type LibraryChange } from '../symbols/library-state.js';
 import type { ProgramSymbols } from '../symbols/program.js';
 import type { StopHandler, Target } from '../target/target.js';
 import type { StopEvent } from '../target/types.js';
@@ -22,6 +23,12 @@ export interface SymbolProbeOptions extends BreakpointOptions, ResolveOptions {
   readonly instructions?: boolean;
   /** After an exec, resolve the spec again in the new image and place the probe there (default: dropped). */
   readonly reResolve?: boolean;
+  /**
+   * When the spec names nothing loaded yet, wait for the dynamic loader: the
+   * probe is placed when a library that defines it is loaded, and waits again
+   * when that library is unloaded (gdb's pending breakpoints).
+   */
+  readonly pending?: boolean;
 }
 
 /** The typed values of a watchpoint hit, besides the frame's. */
@@ -43,6 +50,14 @@ export class SymbolProbe {
     readonly handlers: ProbeHandlers,
     readonly options: SymbolProbeOptions,
   ) {}
+
+  /** For a pending probe placed in a library loaded later: that library. */
+  library: Library | undefined;
+
+  /** Whether it waits for a library to define its spec. */
+  get waiting(): boolean {
+    return this.options.pending === true && !this.probes.length;
+  }
 
   /** Times any of its probes fired. */
   get hits(): number {
@@ -68,6 +83,7 @@ export class SymbolProbes implements StopHandler {
   private static readonly sets = new WeakMap<Target, SymbolProbes>();
   readonly manager: ProbeManager;
   private readonly live = new Set<SymbolProbe>();
+  private followingLibraries = false;
 
   private constructor(readonly target: Target, readonly context: SymbolContext) {
     setSymbolContext(target, context);
@@ -110,11 +126,68 @@ export class SymbolProbes implements StopHandler {
    * entry/exit probe; variables become hardware watchpoints.
    */
   async probe(spec: string, handlers: ProbeHandlers, opts: SymbolProbeOptions = {}): Promise<SymbolProbe> {
-    const points = await this.resolve(spec, { ...opts, ...(opts.instructions ? { afterPrologue: false } : {}) });
+    let points: ProbePoint[];
+    try {
+      points = await this.resolvePlaceable(spec, opts);
+    } catch (err) {
+      if (!(err instanceof LookupError) || !opts.pending) throw err;
+      await this.followLibraries();
+      const sp = new SymbolProbe(this, spec, [], [], handlers, opts);
+      this.live.add(sp);
+      log.debug(2, 'probe %s waits for a library that defines it (%s)', spec, err.message);
+      return sp;
+    }
     const probes = await this.place(points, handlers, opts);
     const sp = new SymbolProbe(this, spec, points, probes, handlers, opts);
     this.live.add(sp);
+    if (opts.pending) await this.followLibraries();
     return sp;
+  }
+
+  private resolvePlaceable(spec: string, opts: SymbolProbeOptions): Promise<ProbePoint[]> {
+    return this.resolve(spec, { ...opts, ...(opts.instructions ? { afterPrologue: false } : {}) });
+  }
+
+  /** Has the loader's changes place waiting probes. */
+  private async followLibraries(): Promise<void> {
+    const libs = LibraryState.for(this.target, this.program);
+    if (!this.followingLibraries) {
+      libs.onChange((change) => this.onLibraryChange(libs, change));
+      this.followingLibraries = true;
+    }
+    await libs.track();
+  }
+
+  /**
+   * A library came or went: pending probes placed in an unloaded library wait
+   * again (their breakpoints went with its memory), and waiting probes whose
+   * spec a new library defines are placed.
+   */
+  private async onLibraryChange(libs: LibraryState, change: LibraryChange): Promise<void> {
+    for (const sp of this.live) {
+      const lib = sp.library;
+      if (!lib || !change.removed.some((r) => r.linkMap === lib.linkMap && r.base === lib.base)) continue;
+      for (const point of sp.points) for (const a of point.addresses) this.target.swBreakpoints.forget(a);
+      for (const p of sp.probes) await p.remove();
+      sp.points = [];
+      sp.probes = [];
+      sp.library = undefined;
+      log.debug(2, 'probe %s waits again: %s was unloaded', sp.spec, lib.path);
+    }
+    if (!change.added.length) return;
+    for (const sp of this.live) {
+      if (!sp.waiting) continue;
+      try {
+        const points = await this.resolvePlaceable(sp.spec, sp.options);
+        sp.probes = await this.place(points, sp.handlers, sp.options);
+        sp.points = points;
+        const at = points[0]?.addresses[0] ?? points[0]?.watch?.address;
+        sp.library = at === undefined ? undefined : await libs.libraryAt(at);
+        log.debug(2, 'probe %s placed in %s', sp.spec, sp.library?.path ?? 'a new library');
+      } catch (err) {
+        if (!(err instanceof LookupError)) log.warn('probe %s: cannot place it in a new library: %s', sp.spec, (err as Error).message);
+      }
+    }
   }
 
   /** @internal */
@@ -171,16 +244,20 @@ export class SymbolProbes implements StopHandler {
         this.live.delete(sp);
         continue;
       }
+      sp.library = undefined;
       try {
-        const points = await this.resolve(sp.spec, sp.options);
+        const points = await this.resolvePlaceable(sp.spec, sp.options);
         sp.points = points;
         sp.probes = await this.place(points, sp.handlers, sp.options);
         log.debug(3, 'probe %s placed again in the new image of %s', sp.spec, target.name);
       } catch (err) {
-        log.warn('probe %s: not found in the new image of %s: %s', sp.spec, target.name, (err as Error).message);
+        sp.points = [];
         sp.probes = [];
+        if (!sp.options.pending) log.warn('probe %s: not found in the new image of %s: %s', sp.spec, target.name, (err as Error).message);
       }
     }
+    // The new image has its own loader to follow.
+    if ([...this.live].some((sp) => sp.options.pending)) await this.followLibraries().catch((err: Error) => log.warn('pending probes on %s: cannot follow its loader: %s', target.name, err.message));
     return undefined;
   }
 }

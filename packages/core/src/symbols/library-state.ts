@@ -86,6 +86,7 @@ export class LibraryState extends EventEmitter<LibraryStateEvents> {
   private cached?: Library[];
   private probe?: Probe;
   private rDebugAddress?: Addr;
+  private readonly changeHandlers = new Set<(change: LibraryChange) => Promise<void>>();
 
   constructor(readonly target: Target, readonly program: ProgramSymbols) {
     super();
@@ -238,6 +239,16 @@ export class LibraryState extends EventEmitter<LibraryStateEvents> {
     log.debug(3, 'tracking the loader at 0x%s', at.toString(16));
   }
 
+  /**
+   * Runs `handler` at every change while the target is still paused at the
+   * loader's notification: unlike `change` listeners it is awaited, so it may
+   * place or remove probes. Returns a function that stops it.
+   */
+  onChange(handler: (change: LibraryChange) => Promise<void>): () => void {
+    this.changeHandlers.add(handler);
+    return () => this.changeHandlers.delete(handler);
+  }
+
   /** Removes the probe. */
   async untrack(): Promise<void> {
     const p = this.probe;
@@ -264,6 +275,7 @@ export class LibraryState extends EventEmitter<LibraryStateEvents> {
     this.program.invalidate();
     log.debug(2, 'libraries: +%d -%d', change.added.length, change.removed.length);
     this.emit('change', change);
+    for (const h of this.changeHandlers) await h(change);
     return change;
   }
 

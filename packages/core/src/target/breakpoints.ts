@@ -91,6 +91,11 @@ export class SoftwareBreakpoints {
     this.table.clear();
   }
 
+  /** Forgets one breakpoint whose memory is gone (its library was unloaded) without touching the target. */
+  forget(address: Addr): void {
+    this.table.delete(address);
+  }
+
   /** Original bytes of every breakpoint, for synchronous cleanup paths. */
   entries(): [Addr, Uint8Array][] {
     return [...this.table].map(([a, bp]) => [a, bp.original]);
