@@ -383,14 +383,20 @@ test('a pending probe waits for the library that defines it: placed at each dlop
     const sp = await l.probes.probe('plugin_inner', {
       pre: async (hit) => {
         const v = (await hit.values!.args()).find((a) => a.name === 'v');
-        seen.push(`v=${v ? await formatValue(v.value, { target: hit.target }) : '?'} in ${sp.library ? path.basename(sp.library.path) : '?'}`);
+        const lib = sp.libraries[0];
+        seen.push(`v=${v ? await formatValue(v.value, { target: hit.target }) : '?'} in ${lib ? path.basename(lib.path) : '?'}`);
       },
     }, { pending: true });
     t.true(sp.waiting);
+    // A pending probe on what is loaded already is placed at once, and stays through the unloads.
+    const inProgram = await l.probes.probe('called_back', { pre: () => undefined }, { pending: true });
+    t.false(inProgram.waiting);
+    t.deepEqual(inProgram.libraries, [undefined]);
     const r = await l.target.monitor();
     t.deepEqual(r.status, { code: 0 }, 'the program ran to its end: no trap was left in the unloaded library');
     t.deepEqual(seen, [`v=1 in ${path.basename(plugin)}`, `v=2 in ${path.basename(plugin)}`]);
     t.true(sp.waiting, 'waiting again after the last dlclose');
+    t.is(inProgram.hits, 2);
   } finally {
     await l.target.close();
   }

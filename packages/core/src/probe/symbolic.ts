@@ -51,8 +51,8 @@ export class SymbolProbe {
     readonly options: SymbolProbeOptions,
   ) {}
 
-  /** For a pending probe placed in a library loaded later: that library. */
-  library: Library | undefined;
+  /** For a pending probe: the library each point lies in (undefined for the main program), by point. */
+  libraries: readonly (Library | undefined)[] = [];
 
   /** Whether it waits for a library to define its spec. */
   get waiting(): boolean {
@@ -140,7 +140,7 @@ export class SymbolProbes implements StopHandler {
     const probes = await this.place(points, handlers, opts);
     const sp = new SymbolProbe(this, spec, points, probes, handlers, opts);
     this.live.add(sp);
-    if (opts.pending) await this.followLibraries();
+    if (opts.pending) sp.libraries = await this.librariesOf(await this.followLibraries(), points);
     return sp;
   }
 
@@ -149,13 +149,24 @@ export class SymbolProbes implements StopHandler {
   }
 
   /** Has the loader's changes place waiting probes. */
-  private async followLibraries(): Promise<void> {
+  private async followLibraries(): Promise<LibraryState> {
     const libs = LibraryState.for(this.target, this.program);
     if (!this.followingLibraries) {
       libs.onChange((change) => this.onLibraryChange(libs, change));
       this.followingLibraries = true;
     }
     await libs.track();
+    return libs;
+  }
+
+  private async librariesOf(libs: LibraryState, points: readonly ProbePoint[]): Promise<(Library | undefined)[]> {
+    const out: (Library | undefined)[] = [];
+    for (const p of points) {
+      const at = p.addresses[0] ?? p.watch?.address;
+      const lib = at === undefined ? undefined : await libs.libraryAt(at);
+      out.push(lib?.main ? undefined : lib);
+    }
+    return out;
   }
 
   /**
@@ -164,15 +175,19 @@ export class SymbolProbes implements StopHandler {
    * spec a new library defines are placed.
    */
   private async onLibraryChange(libs: LibraryState, change: LibraryChange): Promise<void> {
+    const gone = (lib: Library | undefined) => lib !== undefined && change.removed.some((r) => r.linkMap === lib.linkMap && r.base === lib.base);
     for (const sp of this.live) {
-      const lib = sp.library;
-      if (!lib || !change.removed.some((r) => r.linkMap === lib.linkMap && r.base === lib.base)) continue;
-      for (const point of sp.points) for (const a of point.addresses) this.target.swBreakpoints.forget(a);
-      for (const p of sp.probes) await p.remove();
-      sp.points = [];
-      sp.probes = [];
-      sp.library = undefined;
-      log.debug(2, 'probe %s waits again: %s was unloaded', sp.spec, lib.path);
+      if (!sp.libraries.some(gone)) continue;
+      const keep = sp.points.map((_, i) => !gone(sp.libraries[i]));
+      for (let i = 0; i < sp.points.length; i++) {
+        if (keep[i]) continue;
+        for (const a of sp.points[i]!.addresses) this.target.swBreakpoints.forget(a);
+        await sp.probes[i]?.remove();
+      }
+      sp.points = sp.points.filter((_, i) => keep[i]);
+      sp.probes = sp.probes.filter((_, i) => keep[i]);
+      sp.libraries = sp.libraries.filter((_, i) => keep[i]);
+      log.debug(2, 'probe %s: %s', sp.spec, sp.waiting ? 'waits again, its library was unloaded' : 'its points in an unloaded library are gone');
     }
     if (!change.added.length) return;
     for (const sp of this.live) {
@@ -181,9 +196,8 @@ export class SymbolProbes implements StopHandler {
         const points = await this.resolvePlaceable(sp.spec, sp.options);
         sp.probes = await this.place(points, sp.handlers, sp.options);
         sp.points = points;
-        const at = points[0]?.addresses[0] ?? points[0]?.watch?.address;
-        sp.library = at === undefined ? undefined : await libs.libraryAt(at);
-        log.debug(2, 'probe %s placed in %s', sp.spec, sp.library?.path ?? 'a new library');
+        sp.libraries = await this.librariesOf(libs, points);
+        log.debug(2, 'probe %s placed in %s', sp.spec, sp.libraries.map((l) => l?.path ?? 'the program').join(', '));
       } catch (err) {
         if (!(err instanceof LookupError)) log.warn('probe %s: cannot place it in a new library: %s', sp.spec, (err as Error).message);
       }
@@ -244,7 +258,7 @@ export class SymbolProbes implements StopHandler {
         this.live.delete(sp);
         continue;
       }
-      sp.library = undefined;
+      sp.libraries = [];
       try {
         const points = await this.resolvePlaceable(sp.spec, sp.options);
         sp.points = points;
