@@ -23,8 +23,8 @@ import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
  * dumptarget prints the file names `cat` opens in the guest (a probe on
  * do_sys_openat2 through the stub's Z0 or Z1), and each call of a user
  * function through gdbserver and vgdb (test/machine/ticker.c).
- * Compared: threads, every frame's function, pc, file:line (basenames: gdb and
- * we spell directories differently) and each argument gdb prints a value for.
+ * Compared: threads, every frame's function, pc, file:line (named as gdb names
+ * files) and each argument gdb prints a value for.
  * Frames of functions that left by a tail call, which gdb shows only when it
  * can prove them, are skipped where gdb has none.
  */
@@ -201,7 +201,6 @@ function ourThreads(json: string): OurThread[] {
 }
 
 const gdbNoValue = (v: string | undefined) => v === undefined || v.includes('<optimized out>') || v.includes('<unavailable>') || v.includes('<error');
-const base = (f: string) => path.basename(f);
 /** gdb names some glibc functions by an internal ELF alias. */
 const normName = (n: string) => n.replace(/^__GI_/, '');
 
@@ -224,7 +223,7 @@ function frameDiffs(label: string, all: readonly OurFrame[], theirs: readonly Gd
     const where = `${label} #${i} ${g.name}`;
     if (o.function !== normName(g.name)) diffs.push(`${where}: function ${o.function}`);
     if (g.pc !== undefined && BigInt(o.pc) !== g.pc) diffs.push(`${where}: pc ${o.pc}, gdb 0x${g.pc.toString(16)}`);
-    if (g.file !== undefined && o.file !== undefined && (base(o.file) !== base(g.file) || o.line !== g.line)) diffs.push(`${where}: ${o.file}:${o.line}, gdb ${g.file}:${g.line}`);
+    if (g.file !== undefined && o.file !== undefined && (o.file !== g.file || o.line !== g.line)) diffs.push(`${where}: ${o.file}:${o.line}, gdb ${g.file}:${g.line}`);
     const mine = new Map(o.args.map((a) => [a.name, a]));
     for (const [name, v] of g.args) {
       const a = mine.get(name);

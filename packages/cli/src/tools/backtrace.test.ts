@@ -60,7 +60,6 @@ interface OurThread {
 }
 
 const normName = (n: string) => n.replace(/^__GI_/, '');
-const base = (f: string | undefined) => (f === undefined ? undefined : path.basename(f));
 
 /** Compares one named value; returns a difference or undefined. */
 function compareValue(where: string, name: string, gdb: string | undefined, ours: { status: string; text: string } | undefined, allowOursOnly: boolean): string | undefined {
@@ -81,7 +80,8 @@ function compareFrame(thread: string, g: GdbFrame, o: OurFrame, withLocals: bool
   }
   if (normName(g.func) !== o.function) diffs.push(`${where}: function ${g.func} != ${o.function}`);
   if (g.addr !== BigInt(o.pc)) diffs.push(`${where}: address 0x${g.addr.toString(16)} != ${o.pc}`);
-  if (g.file !== undefined && (base(g.file) !== base(o.file) || g.line !== o.line)) diffs.push(`${where}: ${g.file}:${g.line} != ${o.file}:${o.line}`);
+  // Files as gdb names them (the line table's directory entry and name, not joined to the unit's directory).
+  if (g.file !== undefined && (g.file !== o.file || g.line !== o.line)) diffs.push(`${where}: ${g.file}:${g.line} != ${o.file}:${o.line}`);
   const ours = new Map(o.args.map((a) => [a.name, a]));
   for (const a of g.args) {
     const entry = a.name.endsWith('@entry');

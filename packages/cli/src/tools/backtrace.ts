@@ -23,7 +23,7 @@ async function backtraceJson(bt: Backtrace, ctx: FormatContext) {
       inlined: f.frame.inlined,
       ...(f.frame.tailCall ? { tailCall: true } : {}),
       ...(f.frame.physical.isSignalTrampoline && !f.frame.tailCall ? { signalTrampoline: true } : {}),
-      ...(f.frame.file !== undefined ? { file: f.frame.file, line: f.frame.line } : {}),
+      ...(f.frame.file !== undefined ? { file: f.frame.file, ...(f.frame.fullPath !== undefined ? { fullname: f.frame.fullPath } : {}), line: f.frame.line } : {}),
       ...(f.frame.module ? { module: f.frame.module.path } : {}),
       stepper: f.frame.physical.stepper,
       args: await namedJson(f.args, ctx),

@@ -96,8 +96,13 @@ export interface LogicalFrame {
   /** The ELF symbol covering the pc, when DWARF does not describe the function. */
   readonly symbol?: ModuleSymbol;
   readonly module?: LoadedModule;
-  /** Source position: the pc's line for the innermost frame, the inlined call's position for outer ones. */
+  /**
+   * Source position: the pc's line for the innermost frame, the inlined
+   * call's position for outer ones. `file` is named as gdb shows it (the
+   * unit's DW_AT_name for its primary file), `fullPath` in full.
+   */
   readonly file?: string;
+  readonly fullPath?: string;
   readonly line?: number;
 }
 
@@ -210,7 +215,8 @@ export class FrameScope {
       const name = code.kind === 'inlined' ? (code.origin?.name ?? code.name) : code.name;
       // The innermost frame is at the pc's line; each outer one at the inlined call it made.
       const inner = depth > 0 ? (chain[depth - 1] as InlinedInstance) : undefined;
-      const file = inner ? inner.callFile : line?.file;
+      const file = inner ? inner.callDisplayFile : line?.displayFile;
+      const fullPath = inner ? inner.callFile : line?.file;
       const ln = inner ? inner.callLine : line?.line;
       return {
         ...base,
@@ -219,6 +225,7 @@ export class FrameScope {
         code,
         ...(name ?? this.symbol?.name ? { name: name ?? this.symbol!.name } : {}),
         ...(file !== undefined ? { file } : {}),
+        ...(fullPath !== undefined ? { fullPath } : {}),
         ...(ln !== undefined ? { line: ln } : {}),
       };
     });
@@ -252,7 +259,7 @@ export class FrameScope {
       code: tail.fn,
       ...(tail.fn.name ? { name: tail.fn.name } : {}),
       ...(tail.module ? { module: tail.module } : {}),
-      ...(line ? { file: line.file, line: line.line } : {}),
+      ...(line ? { file: line.displayFile, fullPath: line.file, line: line.line } : {}),
     };
     return [{ frame, args, pc }];
   }

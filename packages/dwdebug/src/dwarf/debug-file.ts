@@ -66,6 +66,8 @@ export interface DebugFileOptions {
 export interface SourceLine {
   /** Full path of the source file. */
   readonly file: string;
+  /** The file as gdb shows it (see {@link LineFile.displayName}). */
+  readonly displayFile: string;
   readonly line: number;
   readonly column: number;
   /** Address of the line-table row (the start of the run containing the queried address). */
@@ -523,7 +525,8 @@ export class DebugFile {
       // rows are one run split into basic blocks); so do we.
       let s = i;
       while (s > 0 && !(t.flags[s - 1]! & LineFlag.endSequence) && t.line[s - 1] === t.line[i] && t.file[s - 1] === t.file[i] && (t.discriminator[s] !== 0 || t.discriminator[s - 1] !== 0)) s--;
-      return { file: f?.path ?? `<file ${t.file[i]}>`, line: t.line[i]!, column: t.column[i]!, address: rowAddress(t, s), isStmt: (t.flags[i]! & LineFlag.isStmt) !== 0, unit };
+      const unknown = `<file ${t.file[i]}>`;
+      return { file: f?.path ?? unknown, displayFile: f?.displayName ?? unknown, line: t.line[i]!, column: t.column[i]!, address: rowAddress(t, s), isStmt: (t.flags[i]! & LineFlag.isStmt) !== 0, unit };
     }
     return undefined;
   }

@@ -7,6 +7,13 @@ export interface LineFile {
   readonly name: string;
   /** The full path: name joined to its directory, and to the compilation directory when relative. */
   readonly path: string;
+  /**
+   * The name as gdb shows it: joined to its directory entry as written, not
+   * to the compilation directory (a DWARF 2-4 file of directory 0 keeps its
+   * bare name): `../sysdeps/posix/sleep.c` where the path is
+   * `./posix/../sysdeps/posix/sleep.c`.
+   */
+  readonly displayName: string;
   readonly dirIndex: number;
   readonly mtime?: bigint;
   readonly size?: bigint;
@@ -110,6 +117,8 @@ function readRawName(r: Reader, form: number, offsetSize: 4 | 8, strs: LineStrin
 /** What the files of one header share: their directories, for paths made on demand, and the string sections. */
 interface FileDirs {
   readonly dirPath: (index: number) => string;
+  /** A directory entry as written. */
+  readonly dirName: (index: number) => string;
   readonly strs: LineStrings;
 }
 
@@ -158,6 +167,10 @@ class FileEntry implements LineFile {
 
   get path(): string {
     return (this.joined ??= joinPath(this.dirs.dirPath(this.dirIndex), this.name));
+  }
+
+  get displayName(): string {
+    return joinPath(this.dirs.dirName(this.dirIndex), this.name);
   }
 }
 
@@ -259,7 +272,8 @@ export function parseLineHeader(r: Reader, strs: LineStrings, compDir: string | 
     const dir0 = directories[0] || cd;
     const dirPaths: string[] = [];
     const dirPath = (i: number) => (i === 0 ? dir0 : (dirPaths[i] ??= joinPath(dir0, directories[i] ?? '')));
-    for (const f of readFileTable(r, offsetSize, strs, { dirPath, strs })) files.push(f);
+    const dirName = (i: number) => directories[i] ?? '';
+    for (const f of readFileTable(r, offsetSize, strs, { dirPath, dirName, strs })) files.push(f);
   } else {
     for (let i = 0; i < MAX_TABLE && !r.error; i++) {
       const d = r.cstring();
@@ -273,7 +287,7 @@ export function parseLineHeader(r: Reader, strs: LineStrings, compDir: string | 
       const mtime = r.ulebBig();
       const size = r.ulebBig();
       const dir = dirIndex === 0 ? cd : joinPath(cd, directories[dirIndex - 1] ?? '');
-      files.push({ name, path: joinPath(dir, name), dirIndex, mtime, size });
+      files.push({ name, path: joinPath(dir, name), displayName: dirIndex === 0 ? name : joinPath(directories[dirIndex - 1] ?? '', name), dirIndex, mtime, size });
     }
   }
   if (r.error) return undefined;

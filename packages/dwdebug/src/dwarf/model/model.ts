@@ -113,6 +113,11 @@ export class Model implements SymbolHost, UnitHost {
     return h ? fileAt(h, fileNumber)?.path : undefined;
   }
 
+  displayFileName(r: DieRef, fileNumber: number): string | undefined {
+    const h = r.ctx.lineHeader(r.unit);
+    return h ? fileAt(h, fileNumber)?.displayName : undefined;
+  }
+
   cxxName(r: DieRef): string | undefined {
     return qualifiedName(this, r);
   }

@@ -24,6 +24,7 @@ export interface SymbolHost extends TypeHost {
   symbolById(id: DieId): DwarfSymbol | undefined;
   /** A line-table file name of a DIE's unit by file number (DW_AT_call_file). */
   fileName(r: DieRef, fileNumber: number): string | undefined;
+  displayFileName(r: DieRef, fileNumber: number): string | undefined;
 }
 
 abstract class SymbolBase {
@@ -244,6 +245,11 @@ export class InlinedInstance extends CodeSymbol {
   get callFile(): string | undefined {
     const v = numAttr(this.ref.die.attr(DW_AT.call_file));
     return v === undefined ? undefined : this.host.fileName(this.ref, v);
+  }
+  /** The call's file as gdb shows it. */
+  get callDisplayFile(): string | undefined {
+    const v = numAttr(this.ref.die.attr(DW_AT.call_file));
+    return v === undefined ? undefined : this.host.displayFileName(this.ref, v);
   }
   get callLine(): number | undefined {
     return numAttr(this.ref.die.attr(DW_AT.call_line));
