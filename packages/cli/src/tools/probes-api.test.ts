@@ -129,6 +129,55 @@ test('a forced return changes what the program does; a skipped call never happen
   }
 });
 
+test('a forced return places a double in xmm0, a small struct in rax:rdx and a large one in the caller\'s buffer', async (t) => {
+  const point = (x: number, y: bigint) => {
+    const b = new Uint8Array(16);
+    const dv = new DataView(b.buffer);
+    dv.setInt32(0, x, true);
+    dv.setBigInt64(8, y, true);
+    return b;
+  };
+  for (const entry of [false, true]) {
+    const l = await launch([probed, 'calls', '1']);
+    try {
+      const opts = entry ? { afterPrologue: false } : {};
+      await l.probes.probe('scale', { pre: () => ({ action: 'return', value: 2.25 }) }, opts);
+      await l.probes.probe('make_point', { pre: () => ({ action: 'return', value: point(5, -6n) }) }, opts);
+      t.deepEqual((await l.target.monitor()).status, { code: 0 });
+      const out = l.output();
+      t.regex(out, /^scaled 2\.25$/m, entry ? 'at entry' : 'after the prologue');
+      t.regex(out, /^point 5 -6$/m);
+      t.notRegex(out, /^(scale|make_point)\(/m, 'neither body ran');
+    } finally {
+      await l.target.close();
+    }
+  }
+  // A struct returned in memory goes where the caller's rdi pointed: known at the first instruction only.
+  const big = new Uint8Array(24);
+  [1n, 2n, 3n].forEach((v, i) => new DataView(big.buffer).setBigInt64(8 * i, v, true));
+  for (const entry of [true, false]) {
+    const l = await launch([probed, 'calls', '1']);
+    try {
+      await l.probes.probe('make_big', { pre: () => ({ action: 'return', value: big }) }, entry ? { afterPrologue: false } : {});
+      if (entry) {
+        t.deepEqual((await l.target.monitor()).status, { code: 0 });
+        t.regex(l.output(), /^big 1 2 3$/m);
+      } else {
+        await t.throwsAsync(l.target.monitor(), { code: 'ERR_PROBE_ACTION', message: /returned in memory, whose address is known only at the function's first instruction/ });
+      }
+    } finally {
+      await l.target.close();
+    }
+  }
+  const wrong = await launch([probed, 'calls', '1']);
+  try {
+    await wrong.probes.probe('add', { pre: () => ({ action: 'return', value: 1.5 }) });
+    await t.throwsAsync(wrong.target.monitor(), { code: 'ERR_PROBE_ACTION', message: /cannot return 1\.5 from add: its type is an integer type/ });
+  } finally {
+    await wrong.target.close();
+  }
+});
+
 test('an exit handler changes the return value; post handlers run after the probed instruction', async (t) => {
   const l = await launch([probed, 'guard']);
   try {

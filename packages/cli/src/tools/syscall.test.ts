@@ -72,7 +72,9 @@ test('syscall --summary counts calls and errors per system call', (t) => {
   const r = stackdb(['syscall', '--summary', '-O', path.join(dir, 'out'), '--', probed, 'calls', '2']);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^\s+\d+\s+1 access$/m);
-  t.regex(r.stdout, /^\s+7\s+write$/m);
+  // One write per line the program printed (its stdout is line-buffered).
+  const lines = fs.readFileSync(path.join(dir, 'out'), 'utf8').split('\n').filter(Boolean).length;
+  t.regex(r.stdout, new RegExp(`^\\s+${lines}\\s+write$`, 'm'));
   const total = /^\s+(\d+)\s+(\d+) total$/m.exec(r.stdout)!;
   t.true(Number(total[1]) > 20);
   t.is(Number(total[2]), 1);
@@ -97,7 +99,7 @@ test('system calls are typed core events, named from the table, and can be itera
     ac.abort();
     await iterated;
     t.true(names.includes('openat'));
-    t.is(names.filter((n) => n === 'write').length, 5);
+    t.is(names.filter((n) => n === 'write').length, l.output().split('\n').filter(Boolean).length);
     t.is(names[names.length - 1], 'exit_group');
     // Each write returned the length of the line the program printed.
     t.deepEqual(exits, l.output().split('\n').filter(Boolean).map((line) => BigInt(line.length + 1)));

@@ -18,6 +18,10 @@ struct point {
   long y;
 };
 
+struct big {
+  long a, b, c;
+};
+
 struct inner {
   int pad;
   long value;
@@ -59,6 +63,12 @@ __attribute__((noinline)) struct point make_point(int x, long y) {
   return p;
 }
 
+__attribute__((noinline)) struct big make_big(long a) {
+  struct big b = {a, a + 1, a + 2};
+  printf("make_big(%ld) = {%ld, %ld, %ld}\n", a, b.a, b.b, b.c);
+  return b;
+}
+
 __attribute__((noinline)) int check_password(const char *pw) {
   int ok = strcmp(pw, "open sesame") == 0;
   printf("check_password(\"%s\") = %d\n", pw, ok);
@@ -77,9 +87,11 @@ static void calls(int n) {
     add(i, 2 * i);
     describe("item", i);
   }
-  scale(1.5, 3);
+  printf("scaled %g\n", scale(1.5, 3));
   struct point p = make_point(7, -9);
   printf("point %d %ld\n", p.x, p.y);
+  struct big b = make_big(10);
+  printf("big %ld %ld %ld\n", b.a, b.b, b.c);
 }
 
 int main(int argc, char **argv) {

@@ -6,6 +6,7 @@ import type { Addr, StopEvent } from '../target/types.js';
 import { symbolContextOf } from './context.js';
 import { callInstructionLength } from './insn.js';
 import { Probe, type ProbeAnchor, type WatchRange } from './probe.js';
+import { returnRegisters } from './values.js';
 import type { BreakpointKind, ProbeAction, ProbeHandler, ProbeHandlerResult, ProbeHandlers, ProbeHit, ProbeOptions } from './types.js';
 
 const log = getLogger('P_PROBE');
@@ -415,13 +416,22 @@ export class ProbeManager implements StopHandler {
     }
   }
 
-  /** Makes the thread return from the probed function now, as `ret` would, with `value` in rax. */
-  private async forceReturn(hit: ProbeHit, value: bigint | undefined): Promise<void> {
+  /** Makes the thread return from the probed function now, as `ret` would, returning `value`. */
+  private async forceReturn(hit: ProbeHit, value: bigint | number | Uint8Array | undefined): Promise<void> {
     const anchor = hit.probe.anchor;
     const root = rootAnchor(hit);
     const arch = this.target.arch;
     let regs: Record<string, bigint>;
-    if (hit.phase === 'pre' && root?.kind === 'breakpoint' && root.atEntry) {
+    const atEntry = hit.phase === 'pre' && root?.kind === 'breakpoint' && root.atEntry === true;
+    // Placed before the registers move: a value returned in memory goes where rdi points at entry.
+    let valueRegs: Record<string, bigint> = {};
+    if (typeof value === 'bigint') valueRegs = { rax: value };
+    else if (value !== undefined) {
+      const fn = hit.point?.function;
+      if (!fn) throw new ProbeError('ERR_PROBE_ACTION', `probe ${hit.probe.name}: returning a number or bytes needs the function's return type: place the probe by name (SymbolProbes)`);
+      valueRegs = await returnRegisters(hit.thread, fn, value, atEntry);
+    }
+    if (atEntry) {
       const sp = await hit.thread.sp();
       regs = { [arch.pc.name]: await this.target.readPointer(sp), [arch.sp.name]: sp + BigInt(arch.wordSize) };
     } else {
@@ -431,8 +441,7 @@ export class ProbeManager implements StopHandler {
       }
       regs = caller;
     }
-    if (value !== undefined) regs.rax = value;
-    await hit.thread.setRegisters(regs);
+    await hit.thread.setRegisters({ ...regs, ...valueRegs });
     this.target.forgetBreakpointStop(hit.thread.tid);
   }
 

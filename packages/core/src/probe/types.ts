@@ -17,12 +17,15 @@ export type ProbeAction =
   | { readonly action: 'set-registers'; readonly values: Readonly<Record<string, bigint>> }
   | { readonly action: 'write-memory'; readonly address: Addr; readonly bytes: Uint8Array }
   /**
-   * Return from the probed function at once, with `value` in the return
-   * register (the seed's action_return). At a function's first instruction
-   * this pops the return address; elsewhere it needs the unwinder (probes
-   * placed through {@link SymbolProbes}), which restores the caller's registers.
+   * Return from the probed function at once (the seed's action_return). At a
+   * function's first instruction this pops the return address; elsewhere it
+   * needs the unwinder (probes placed through {@link SymbolProbes}), which
+   * restores the caller's registers. `value`: a bigint goes to rax as it is;
+   * on a probe placed by name, a number or the value's bytes are placed as
+   * the function's return type says (xmm0 for floating point, rax:rdx or
+   * xmm0:xmm1 for small structs, the caller's buffer for large ones).
    */
-  | { readonly action: 'return'; readonly value?: bigint }
+  | { readonly action: 'return'; readonly value?: bigint | number | Uint8Array }
   /** Skip the probed instruction, which must be a call, as if it had returned `value`. */
   | { readonly action: 'skip'; readonly value?: bigint }
   /** Keep the target stopped and return control to the monitor's caller. */

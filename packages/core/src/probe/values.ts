@@ -1,5 +1,6 @@
 import { DW_ATE, sizeOf, strip, type CfiRow, type CfiTable, type DwarfType, type FunctionSymbol } from '@stackdb/dwdebug';
 import type { RegisterSet } from '../arch/register-set.js';
+import { ProbeError } from '../errors.js';
 import type { Thread } from '../target/thread.js';
 import { Frame } from '../unwind/frame.js';
 import { FrameScope, type LogicalFrame, type NamedValue } from '../values/frame-scope.js';
@@ -189,4 +190,57 @@ export async function returnValueOf(thread: Thread, fn: FunctionSymbol): Promise
   }
   if (size > 8) return ok(Uint8Array.from([...littleEndian(reg('rax'), 8), ...littleEndian(reg('rdx'), size - 8)]));
   return ok(littleEndian(reg('rax'), size), 'rax');
+}
+
+/**
+ * The registers that make a returning function give `value` (x86-64 psABI,
+ * the inverse of {@link returnValueOf}): a number for a scalar return type
+ * (a float or double goes to xmm0, an integer, enum or pointer to rax), or the
+ * value's bytes for any type. A value returned in memory is written to the
+ * caller's buffer, whose address arrived in rdi: only `atEntry`, before the
+ * function could change rdi.
+ */
+export async function returnRegisters(thread: Thread, fn: FunctionSymbol, value: number | Uint8Array, atEntry: boolean): Promise<Record<string, bigint>> {
+  const type = fn.returnType;
+  const s = strip(type);
+  const what = fn.name ?? 'the function';
+  const refuse = (why: string) => new ProbeError('ERR_PROBE_ACTION', `cannot return ${typeof value === 'number' ? value : `${value.length} bytes`} from ${what}: ${why}`);
+  if (s.kind === 'void') throw refuse('it returns void');
+  const size = sizeOf(type) ?? 8;
+  const float = isFloat(s);
+  if (typeof value === 'number') {
+    if (float && size === 8) return { xmm0: new DataView(Float64Array.of(value).buffer).getBigUint64(0, true) };
+    if (float && size === 4) return { xmm0: BigInt(new DataView(Float32Array.of(value).buffer).getUint32(0, true)) };
+    if (float || size > 8 || s.kind === 'struct' || s.kind === 'union' || s.kind === 'class' || s.kind === 'array') throw refuse('give its bytes');
+    if (!Number.isInteger(value)) throw refuse('its type is an integer type');
+    return { rax: BigInt.asUintN(64, BigInt(value)) };
+  }
+  if (value.length !== size) throw refuse(`its type is ${size} bytes`);
+  const word = (from: number) => {
+    let v = 0n;
+    for (let i = Math.min(value.length, from + 8) - 1; i >= from; i--) v = (v << 8n) | BigInt(value[i]!);
+    return v;
+  };
+  if (float) {
+    if (size > 8) throw refuse('x87 and complex return values are not set');
+    return { xmm0: word(0) };
+  }
+  if (size > 16) {
+    if (!atEntry) throw refuse('it is returned in memory, whose address is known only at the function\'s first instruction');
+    const address = await thread.register('rdi');
+    await thread.target.write(address, value);
+    return { rax: address };
+  }
+  const out: Record<string, bigint> = {};
+  if (s.kind === 'struct' || s.kind === 'union' || s.kind === 'class' || s.kind === 'array') {
+    const classes: ('int' | 'sse' | undefined)[] = [];
+    classify(s, 0, classes);
+    const ints = ['rax', 'rdx'];
+    const sses = ['xmm0', 'xmm1'];
+    for (let b = 0; b * 8 < size; b++) out[classes[b] === 'sse' ? sses.shift()! : ints.shift()!] = word(b * 8);
+    return out;
+  }
+  out.rax = word(0);
+  if (size > 8) out.rdx = word(8);
+  return out;
 }
