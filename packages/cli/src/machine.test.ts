@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
-import { buildFixture, parseGdbBacktrace, run, systemTest, type Need } from '@stackdb/test-support';
+import { buildFixture, keepTailCallsGdbShows, parseGdbBacktrace, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
 
 /*
@@ -210,12 +210,7 @@ const normName = (n: string) => n.replace(/^__GI_/, '');
  */
 function frameDiffs(label: string, all: readonly OurFrame[], theirs: readonly GdbFrame[], count = theirs.length): string[] {
   const diffs: string[] = [];
-  const ours: OurFrame[] = [];
-  for (const o of all) {
-    // A tail-call frame gdb did not infer has no counterpart there.
-    if (o.tailCall && theirs[ours.length]?.name !== o.function) continue;
-    ours.push(o);
-  }
+  const ours = keepTailCallsGdbShows(all, theirs, (o) => o.tailCall === true, (o) => o.function);
   if (ours.length < count || theirs.length < count) return [`${label}: ${ours.length} frames (${ours.map((f) => f.function).join(' < ')}), gdb ${theirs.length} (${theirs.map((f) => f.name).join(' < ')})`];
   for (let i = 0; i < count; i++) {
     const o = ours[i]!;
@@ -477,7 +472,7 @@ function gdbOnVm(vm: Vm, commands: readonly string[], whileRunning?: () => void)
 
 /** The vCPU's kernel stack against gdb's: every frame we have (gdb walks on past the kernel's first frame into garbage). */
 function compareKernel(t: ExecutionContext, ours: OurThread, theirs: GdbFrame[], minFrames: number): void {
-  const own = ours.frames.filter((f) => !f.tailCall || theirs.some((g) => g.name === f.function));
+  const own = keepTailCallsGdbShows(ours.frames, theirs, (f) => f.tailCall === true, (f) => f.function);
   t.true(own.length >= minFrames, `${own.length} kernel frames: ${own.map((f) => f.function).join(' < ')}`);
   t.deepEqual(frameDiffs(`CPU thread ${ours.tid}`, ours.frames, theirs, Math.min(own.length, theirs.length)), []);
 }

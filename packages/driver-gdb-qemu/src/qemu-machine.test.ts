@@ -11,7 +11,7 @@ import {
   standardWalker,
   type Target,
 } from '@stackdb/core';
-import { parseGdbBacktrace, repoRoot, systemTest } from '@stackdb/test-support';
+import { keepTailCallsGdbShows, parseGdbBacktrace, repoRoot, systemTest } from '@stackdb/test-support';
 import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
 import { createGdbTargetFromSpec } from './driver.js';
 import type { GdbTarget } from './gdb-target.js';
@@ -89,8 +89,7 @@ async function gdbOnVm(vm: Vm, commands: string[], whileRunning?: () => void): P
  * argument gdb prints a value for.
  */
 function compare(t: ExecutionContext, all: readonly BtFrame[], theirs: readonly BtFrame[], opts: { args: boolean }): void {
-  // A tail-call frame gdb did not infer (it needs a provable chain of call sites) has no counterpart.
-  const kept = all.filter((o, i) => !o.tailCall || theirs[i - all.slice(0, i).filter((x) => x.tailCall).length]?.name === o.name);
+  const kept = keepTailCallsGdbShows(all, theirs, (o) => o.tailCall === true, (o) => o.name);
   // gdb has no unwind data for the kernel's entry code: it stops or walks into
   // garbage at an interrupt or exception frame, missing the entry frame itself
   // when the handler ran on the IRQ stack. Compare up to the first crossing.

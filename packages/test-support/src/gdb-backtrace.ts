@@ -49,3 +49,14 @@ export function parseGdbBacktrace(text: string): GdbBacktraceFrame[] {
   }
   return frames;
 }
+
+/**
+ * Our frames without the tail-call frames gdb did not infer (it shows one only
+ * where it can prove the chain of call sites): a tail-call frame is kept where
+ * gdb's frame at the same position has its name.
+ */
+export function keepTailCallsGdbShows<T>(ours: readonly T[], theirs: readonly { readonly name: string }[], isTailCall: (f: T) => boolean, nameOf: (f: T) => string | null | undefined): T[] {
+  const kept: T[] = [];
+  for (const f of ours) if (!isTailCall(f) || theirs[kept.length]?.name === nameOf(f)) kept.push(f);
+  return kept;
+}
