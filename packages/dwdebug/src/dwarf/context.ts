@@ -62,7 +62,7 @@ export class DwarfContext {
   private readonly lineCache: Lru<number, LineTable | null>;
   private readonly headerCache = new Lru<number, LineHeader | null>(4096);
   private readonly unitCacheFile: string | undefined;
-  private recordedUnitMap: IntervalMap | undefined;
+  private unitAddressMap: IntervalMap | undefined;
 
   /**
    * Reads the unit headers of a file. `isSupplementary` marks the dwz file
@@ -79,7 +79,7 @@ export class DwarfContext {
     const recorded = this.unitCacheFile ? readUnitCache(this.unitCacheFile) : undefined;
     if (recorded) {
       this.units.push(...recorded.units);
-      this.recordedUnitMap = recorded.unitMap;
+      this.unitAddressMap = recorded.unitMap;
     } else {
       this.readUnitHeaders();
       if (this.unitCacheFile && !this.errors.length) writeUnitCache(this.unitCacheFile, this.units, undefined);
@@ -115,10 +115,10 @@ export class DwarfContext {
    * errors (see unit-cache.ts).
    */
   unitMap(build: () => IntervalMap): IntervalMap {
-    if (this.recordedUnitMap) return this.recordedUnitMap;
+    if (this.unitAddressMap) return this.unitAddressMap;
     const map = build();
     if (this.unitCacheFile && !this.errors.length) writeUnitCache(this.unitCacheFile, this.units, map);
-    this.recordedUnitMap = map;
+    this.unitAddressMap = map;
     return map;
   }
 

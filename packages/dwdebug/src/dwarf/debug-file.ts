@@ -142,7 +142,6 @@ export class DebugFile {
   }
 
   private readonly model: Model;
-  private unitMap: IntervalMap | undefined;
   private readonly funcTables = new Map<number, IntervalMap>();
   private globalVars: IntervalMap | undefined;
   private globalVarIds: DieId[] = [];
@@ -388,8 +387,7 @@ export class DebugFile {
   // ---- Address lookups ----
 
   private unitIntervals(): IntervalMap {
-    this.unitMap ??= this.main.unitMap(() => this.buildUnitIntervals());
-    return this.unitMap;
+    return this.main.unitMap(() => this.buildUnitIntervals());
   }
 
   private buildUnitIntervals(): IntervalMap {

@@ -233,13 +233,7 @@ export function matchScan(ctx: DwarfContext, name: string, want: MatchWant, orde
     entries.push({ die: out.die[i]! as DieId, tag: out.tag[i]!, flags: out.flags[i]! });
   }
   for (const p of out.pending) {
-    let r: { name: string; external: boolean } | undefined;
-    try {
-      r = resolveName(ctx, p.target);
-    } catch (err) {
-      if (err instanceof DwarfError) errors.push(err);
-      else throw err;
-    }
+    const r = resolveNameOrNote(ctx, p.target, errors);
     const flags = p.flags | (r?.external ? EntryFlag.external : 0);
     if (r?.name !== name) continue;
     const prev = dedup.seen(0, p.tag, flags, 0, entries.length);
@@ -269,6 +263,17 @@ function indexFunctions(outputs: readonly ScanOutput[], units: number): Function
   return { outputs: outputs.map((o) => o.functions), byUnit };
 }
 
+/** The name a pending DIE's reference leads to; a decode error is noted in `errors` and gives undefined. */
+function resolveNameOrNote(ctx: DwarfContext, target: DieId, errors: DwarfError[]): { name: string; external: boolean } | undefined {
+  try {
+    return resolveName(ctx, target);
+  } catch (err) {
+    if (err instanceof DwarfError) errors.push(err);
+    else throw err;
+    return undefined;
+  }
+}
+
 /** Names of DIEs that refer to a DIE in another unit, resolved now that all units are known. */
 function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], errors: DwarfError[]): ScanOutput {
   const texts: string[] = [];
@@ -279,13 +284,7 @@ function resolvePending(ctx: DwarfContext, outputs: readonly ScanOutput[], error
   const flags: number[] = [];
   for (const o of outputs) {
     for (const p of o.pending) {
-      let r: { name: string; external: boolean } | undefined;
-      try {
-        r = resolveName(ctx, p.target);
-      } catch (err) {
-        if (err instanceof DwarfError) errors.push(err);
-        else throw err;
-      }
+      const r = resolveNameOrNote(ctx, p.target, errors);
       if (!r) continue;
       let id = ids.get(r.name);
       if (id === undefined) {

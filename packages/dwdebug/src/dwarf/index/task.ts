@@ -95,12 +95,7 @@ export function runIndexJob(job: IndexJob): ScanOutput {
         const last = job.units[job.order[k + n - 1]!]!;
         if (data) {
           const len = last.end - h0.offset;
-          let bytes: Uint8Array;
-          if (data.inMemory) bytes = data.read(h0.offset, len);
-          else {
-            if (buffer.length < len) buffer = new Uint8Array(Math.max(len, buffer.length * 2));
-            bytes = data.readInto(h0.offset, len, buffer);
-          }
+          const bytes = readBytes(data, h0.offset, len);
           const starts: number[] = [];
           for (let i = 0; i < n; i++) starts.push(job.units[job.order[k + i]!]!.offset - h0.offset);
           starts.push(len);
@@ -127,14 +122,14 @@ export function runIndexJob(job: IndexJob): ScanOutput {
       const h = job.units[ui]!;
       const data = h.section === DieSection.types ? types : info;
       if (!data) return;
-      const len = h.end - h.offset;
-      let bytes: Uint8Array;
-      if (data.inMemory) bytes = data.read(h.offset, len);
-      else {
-        if (buffer.length < len) buffer = new Uint8Array(Math.max(len, buffer.length * 2));
-        bytes = data.readInto(h.offset, len, buffer);
-      }
-      scanner.scanUnit(ui, h, bytes, h.offset, data.name);
+      scanner.scanUnit(ui, h, readBytes(data, h.offset, h.end - h.offset), h.offset, data.name);
+    }
+
+    /** Section bytes: a view of an in-memory section, else read into the shared buffer (valid until the next read). */
+    function readBytes(data: SectionData, offset: number, len: number): Uint8Array {
+      if (data.inMemory) return data.read(offset, len);
+      if (buffer.length < len) buffer = new Uint8Array(Math.max(len, buffer.length * 2));
+      return data.readInto(offset, len, buffer);
     }
   } finally {
     for (const r of readers.values()) r.close();
