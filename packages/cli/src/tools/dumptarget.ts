@@ -168,7 +168,7 @@ async function runToMain(s: SessionTarget): Promise<void> {
 }
 
 /** Runs probe requests on a session until the targets exit, a count is reached, or SIGINT. */
-export async function runProbes(ctx: ToolContext, session: readonly SessionTarget[], requests: readonly ProbeRequest[]): Promise<number> {
+async function runProbes(ctx: ToolContext, session: readonly SessionTarget[], requests: readonly ProbeRequest[]): Promise<number> {
   const tool = ctx.args.tool;
   const json = tool.json === true;
   const limit = typeof tool.count === 'number' ? tool.count : undefined;
@@ -200,7 +200,7 @@ export async function runProbes(ctx: ToolContext, session: readonly SessionTarge
 }
 
 /** Splits `ID:SPEC` when ID is the id of one of the targets (probetargets); other specs go to the first target. */
-export function requestsFor(session: readonly SessionTarget[], specs: readonly string[], byId: boolean): ProbeRequest[] {
+function requestsFor(session: readonly SessionTarget[], specs: readonly string[], byId: boolean): ProbeRequest[] {
   return specs.map((spec) => {
     const m = byId ? /^(\d+):(.+)$/.exec(spec) : null;
     const s = m ? session.find((x) => x.target.id === Number(m[1])) : undefined;
@@ -209,14 +209,22 @@ export function requestsFor(session: readonly SessionTarget[], specs: readonly s
   });
 }
 
-/** `stackdb dumptarget`: probe functions, lines, addresses or variables and print every hit. */
-export async function run(ctx: ToolContext): Promise<number> {
+/**
+ * Opens the session, probes the positional specs (`ID:SPEC` addressing a
+ * target by id when `byId`) and prints every hit until the targets end.
+ */
+export async function probeSpecs(ctx: ToolContext, byId: boolean, usage: string): Promise<number> {
   const specs = ctx.args.positionals;
-  if (!specs.length) throw new UsageError('nothing to probe: give SYMBOL, FILE:LINE or 0xADDR arguments');
+  if (!specs.length) throw new UsageError(`nothing to probe: ${usage}`);
   const session = await openSession(ctx);
   try {
-    return await runProbes(ctx, session, requestsFor(session, specs, false));
+    return await runProbes(ctx, session, requestsFor(session, specs, byId));
   } finally {
     await closeSession(session, ctx.args.tool);
   }
+}
+
+/** `stackdb dumptarget`: probe functions, lines, addresses or variables and print every hit. */
+export function run(ctx: ToolContext): Promise<number> {
+  return probeSpecs(ctx, false, 'give SYMBOL, FILE:LINE or 0xADDR arguments');
 }
