@@ -27,8 +27,19 @@ export function demoProgram(opts: { threads?: boolean } = {}): string {
     const r = spawnSync(cc, [...flags, '-o', tmp, source], { encoding: 'utf8' });
     if (r.error) continue;
     if (r.status !== 0) throw new StackdbError('ERR_DEMO_BUILD', `cannot build the demo program with ${cc}: ${r.stderr.trim().split('\n')[0]}`);
-    fs.renameSync(tmp, out);
+    placeOnce(tmp, out);
     return out;
   }
   throw new StackdbError('ERR_DEMO_BUILD', 'the demo program needs a C compiler (gcc, cc or clang; or set CC)');
+}
+
+/** Moves `tmp` to `out` unless another run placed `out` first: a demo already running from it keeps its file. */
+function placeOnce(tmp: string, out: string): void {
+  try {
+    fs.linkSync(tmp, out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }

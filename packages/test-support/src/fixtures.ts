@@ -36,7 +36,8 @@ function compilerVersion(cc: string): string {
 
 /**
  * Builds a fixture from sources in the repo (once per content hash) and returns
- * the output path. Safe to call from concurrent test processes.
+ * the output path. Safe to call from concurrent test processes: the first to finish
+ * a build places it, and no one replaces it after.
  */
 export function buildFixture(spec: FixtureSpec): string {
   const cc = spec.compiler ?? 'gcc';
@@ -55,9 +56,19 @@ export function buildFixture(spec: FixtureSpec): string {
     const [bin, ...args] = cmd.map((a) => a.replaceAll('$OUT', tmp).replaceAll('$DIR', tmpDir));
     run(bin!, args, { cwd: tmpDir });
   }
-  // Move every product (debug files made by post steps too) into place; the main output last.
-  for (const f of fs.readdirSync(tmpDir)) if (f !== spec.name) fs.renameSync(path.join(tmpDir, f), path.join(dir, f));
-  fs.renameSync(tmp, out);
+  // Link every product (debug files made by post steps too) into place, the main output last.
+  // A product another process put there first is kept: replacing it would leave a program
+  // already running from it mapping a deleted file.
+  for (const f of fs.readdirSync(tmpDir)) if (f !== spec.name) linkUnlessPresent(path.join(tmpDir, f), path.join(dir, f));
+  linkUnlessPresent(tmp, out);
   fs.rmSync(tmpDir, { recursive: true, force: true });
   return out;
+}
+
+function linkUnlessPresent(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
