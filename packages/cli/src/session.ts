@@ -8,6 +8,7 @@ import {
   type MonitorResult,
   type Target,
   type TargetSpec,
+  type Thread,
   type Walker,
 } from '@stackdb/core';
 import type { ToolContext } from './tool.js';
@@ -49,12 +50,8 @@ export async function openSession(ctx: ToolContext): Promise<SessionTarget[]> {
   if (!specs.length) throw new UsageError('no target given: use -p PID, -- PROGRAM ARGS, --core FILE, --gdb-port PORT, ... (see --help)');
   const targets = await openTargets(specs, ctx.registry);
   return targets.map((target) => {
-    const spec = target.spec;
-    const program = new ProgramSymbols(target, {
-      ...(spec?.common.debugfileRootPrefix ? { rootPrefix: spec.common.debugfileRootPrefix } : {}),
-      ...(spec?.common.debugfileLoadOpts.length ? { loadOptions: spec.common.debugfileLoadOpts } : {}),
-    });
-    return { target, program, walker: standardWalker(target, program), launched: spec?.program !== undefined };
+    const program = ProgramSymbols.of(target);
+    return { target, program, walker: standardWalker(target, program), launched: target.spec?.program !== undefined };
   });
 }
 
@@ -118,4 +115,9 @@ export async function closeSession(session: readonly SessionTarget[], tool: Tool
     if (kill && s.launched && s.target.capabilities.kill && s.target.status !== 'exited') await s.target.kill();
     await s.target.close();
   }
+}
+
+/** A target's threads: its OS personality's tasks when it has one, else the driver's threads. */
+export function sessionThreads(s: SessionTarget): Promise<Thread[]> {
+  return s.target.os ? s.target.os.threads() : s.target.threads();
 }

@@ -1,6 +1,8 @@
 import type { RegisterSet } from './arch/register-set.js';
+import type { ProgramSymbols } from './symbols/program.js';
 import type { AddressSpace } from './target/address-space.js';
 import type { Target } from './target/target.js';
+import type { Thread } from './target/thread.js';
 import type { Addr, LoadedModule, Region } from './target/types.js';
 
 /** One task (process or thread) of an OS target, as a personality models it. */
@@ -14,34 +16,45 @@ export interface OsTask {
   readonly name: string;
   /** Kernel threads have no user address space. */
   readonly kernelThread: boolean;
-  /** Running on a CPU right now (its registers are the CPU's). */
-  readonly running: boolean;
+  /** The CPU it runs on right now (its registers are that CPU's), if any. */
+  readonly runningOn?: number;
+  /** The CPU it last ran on. */
+  readonly cpu?: number;
+  /** The kernel's scheduling state, as `ps` letters it (`R`, `S`, `D`, `T`, `t`, `Z`, `X`, `I`). */
+  readonly state?: string;
   /** The kernel's own object for the task (`struct task_struct *`). */
   readonly object?: Addr;
-  /** Root of its user page tables, for tasks that have a user address space. */
-  readonly pageTableRoot?: Addr;
 }
 
-/** Options a personality receives from the command line. */
+/** Options a personality receives. */
 export interface PersonalityOptions {
   /** `-a` flags: thread_entry, thread_exit, memory, other. */
   readonly activeProbing: readonly string[];
   /** `-R` root prefix for finding module files and debuginfo. */
   readonly rootPrefix?: string;
+  /** The target's symbols (the kernel's debuginfo), shared with the tools. */
+  readonly symbols: ProgramSymbols;
 }
 
 /**
  * What an OS personality knows about a running OS. Overlay drivers
- * (os-process) build on it; tools list tasks through it.
+ * (os-process) build on it; tools list tasks through it. Every answer is
+ * read from the OS's memory at the current stop.
  */
 export interface OsModel {
-  /** Every task, refreshed from the OS's memory. */
+  /** Every task. */
   tasks(): Promise<OsTask[]>;
-  /** The address space of a task's user memory. */
-  addressSpace(task: OsTask): Promise<AddressSpace>;
+  /** Every task as a thread whose registers are its kernel context, ready for a stack walk. */
+  threads(): Promise<Thread[]>;
+  /** The address space of a task's user memory (undefined for kernel threads). */
+  addressSpace(task: OsTask): Promise<AddressSpace | undefined>;
   /** A task's user memory regions (its VMAs), with mapped files. */
   regions(task: OsTask): Promise<Region[]>;
-  /** Registers of a task: the CPU's when running, else those saved at its last switch. */
+  /**
+   * Registers of a task: in `kernel` context the CPU's when it runs in the kernel,
+   * else those saved at its last switch; in `user` context those saved on entry
+   * to the kernel (or the CPU's when it runs in user mode).
+   */
   registers(task: OsTask, context: 'kernel' | 'user'): Promise<RegisterSet>;
   /** The kernel and its loaded modules. */
   modules(): Promise<LoadedModule[]>;

@@ -1,1 +1,9 @@
-export {};
+export * from './errors.js';
+export * from './kernel.js';
+export * from './linux-os.js';
+export * from './maple-tree.js';
+export * from './modules.js';
+export * from './personality.js';
+export * from './registers.js';
+export * from './tasks.js';
+export * from './vmas.js';

@@ -1,5 +1,5 @@
-import { backtrace, formatBacktrace, valueToJson, type Backtrace, type FormatContext, type NamedValue, type Thread } from '@stackdb/core';
-import { closeSession, openSession, runLaunched, type SessionTarget } from '../session.js';
+import { UsageError, backtrace, formatBacktrace, valueToJson, type Backtrace, type FormatContext, type NamedValue, type Thread } from '@stackdb/core';
+import { closeSession, openSession, runLaunched, sessionThreads, type SessionTarget } from '../session.js';
 import type { ToolContext } from '../tool.js';
 
 async function namedJson(values: readonly NamedValue[], ctx: FormatContext) {
@@ -33,9 +33,10 @@ async function backtraceJson(bt: Backtrace, ctx: FormatContext) {
 }
 
 async function threadsOf(s: SessionTarget, only: number | undefined): Promise<Thread[]> {
-  const all = await s.target.threads();
-  if (only === undefined) return all;
-  return [await s.target.thread(only)];
+  if (only === undefined || !s.target.os) return only === undefined ? sessionThreads(s) : [await s.target.thread(only)];
+  const task = (await s.target.os.threads()).find((t) => t.tid === only);
+  if (!task) throw new UsageError(`--thread ${only}: ${s.target.name} has no task with that pid`);
+  return [task];
 }
 
 /** `stackdb backtrace`: every thread's stack with typed arguments, then detach. */

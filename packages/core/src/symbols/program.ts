@@ -8,6 +8,7 @@ import { openBinfile } from './binfiles.js';
 const cfiTables = new WeakMap<Binfile, CfiTable | null>();
 const orcTables = new WeakMap<Binfile, OrcTable | null>();
 const debugFiles = new WeakMap<Binfile, Promise<DebugFile | undefined>>();
+const programs = new WeakMap<Target, ProgramSymbols>();
 
 /** What is known about a code address: its module, ELF symbol, function (with inlined calls) and line. */
 export interface CodeLocation {
@@ -44,6 +45,23 @@ export class ProgramSymbols implements SymbolLookup {
   private readonly binfiles = new WeakMap<LoadedModule, Promise<Binfile | undefined>>();
   /** describe() answers by address: probes ask about the same few pcs at every hit. */
   private readonly described = new Map<string, Promise<CodeLocation>>();
+
+  /**
+   * The target's symbols with the options of its command line (`-R`, `-F`),
+   * made once per target so tools and its personality share them.
+   */
+  static of(target: Target): ProgramSymbols {
+    let p = programs.get(target);
+    if (!p) {
+      const common = target.spec?.common;
+      p = new ProgramSymbols(target, {
+        ...(common?.debugfileRootPrefix ? { rootPrefix: common.debugfileRootPrefix } : {}),
+        ...(common?.debugfileLoadOpts.length ? { loadOptions: common.debugfileLoadOpts } : {}),
+      });
+      programs.set(target, p);
+    }
+    return p;
+  }
 
   constructor(readonly target: Target, readonly opts: { rootPrefix?: string; loadOptions?: readonly string[] } = {}) {
     target.on('exec', () => this.invalidate());

@@ -22,6 +22,7 @@ import type {
   ThreadInfo,
 } from './types.js';
 import type { TargetSpec } from '../registry/spec.js';
+import type { OsModel } from '../personality.js';
 
 const log = getLogger('T_TARGET');
 
@@ -139,6 +140,7 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
   private parentTarget?: Target;
   /** Set once detach() starts: from then on nothing resumes the target. */
   private detaching?: Promise<void>;
+  private osModel?: OsModel;
 
   constructor(init: TargetInit) {
     super();
@@ -155,6 +157,16 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
 
   /** A name for listings, e.g. `ptrace(1234)`. */
   abstract get name(): string;
+
+  /** The OS model of an attached personality (`--personality`): tasks, address spaces, modules. */
+  get os(): OsModel | undefined {
+    return this.osModel;
+  }
+
+  /** Gives the target the OS model a personality made of it; detach() detaches the model first. */
+  attachOs(model: OsModel): void {
+    this.osModel = model;
+  }
 
   get status(): TargetStatus {
     return this.statusValue;
@@ -335,6 +347,7 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     const run = async () => {
       if (this.statusValue === 'running') await this.pause();
       for (const o of this.overlays) await o.detach();
+      await this.osModel?.detach();
       await this.removeAllTraps();
       this.invalidate();
       // Signals the target received and nobody suppressed go with it.

@@ -46,6 +46,14 @@ export class Thread {
     return (await this.registers()).require(id);
   }
 
+  /**
+   * Whether the pc of {@link registers} is a return address (a task stopped in a
+   * call, as one switched out is) rather than the next instruction to run.
+   */
+  get pcIsReturnAddress(): boolean {
+    return false;
+  }
+
   /** The program counter. */
   pc(): Promise<bigint> {
     return this.register(this.target.arch.pc);
@@ -80,5 +88,35 @@ export class Thread {
   /** @internal Forgets cached registers. */
   invalidate(): void {
     this.regs = undefined;
+  }
+}
+
+/**
+ * A thread an OS personality models (a kernel task): listed from the OS's
+ * memory, with registers the personality computes (a CPU's, or those saved
+ * at the task's last switch) instead of the driver's.
+ */
+export class TaskThread extends Thread {
+  private taskRegs?: Promise<RegisterSet>;
+
+  constructor(target: Target, info: ThreadInfo, private readonly load: () => Promise<RegisterSet>, private readonly switchedOut: boolean) {
+    super(target, info);
+  }
+
+  /** A task switched out has the pc of its return into the scheduler. */
+  override get pcIsReturnAddress(): boolean {
+    return this.switchedOut;
+  }
+
+  override registers(): Promise<RegisterSet> {
+    return (this.taskRegs ??= this.load());
+  }
+
+  override setRegisters(): Promise<void> {
+    return Promise.reject(new NotSupportedError('writing the registers of an OS task', this.target.driver));
+  }
+
+  override invalidate(): void {
+    this.taskRegs = undefined;
   }
 }

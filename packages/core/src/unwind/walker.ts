@@ -69,7 +69,7 @@ export class Walker {
   /** Frame 0 of a thread, from its registers. */
   async getInitialFrame(thread: Thread): Promise<Frame> {
     const regs = await thread.registers();
-    return this.finishFrame(new Frame(thread, 0, regs, { returnAddress: { kind: 'thread' }, stepper: 'thread', exactPc: true }));
+    return this.finishFrame(new Frame(thread, 0, regs, { returnAddress: { kind: 'thread' }, stepper: 'thread', exactPc: !thread.pcIsReturnAddress }));
   }
 
   /** The caller of `frame`, or why there is none. */
