@@ -568,6 +568,26 @@ systemTest(test, 'backtrace and dumpthreads -t gdb --qemu on the idle VM: the te
   t.true(await vmRuns(vm));
 }, serial);
 
+systemTest(test, 'backtrace and dumpthreads --personality linux on the live VM list every task; a sleeping process’s kernel stack runs from the scheduler to its syscall', VM_NEEDS, async (t) => {
+  const vm = await getVm();
+  const pid = vm.pids.looper!;
+  const d = await stackdb(['dumpthreads', ...vmArgs(vm), '--personality', 'linux', '--json']);
+  t.is(d.code, 0, d.stderr);
+  const threads = (JSON.parse(d.stdout) as { threads: { tid: number; name: string; pid: number; state: string }[] }).threads;
+  t.like(threads.find((th) => th.tid === pid), { name: 'looper', pid, state: 'sleeping' });
+  t.like(threads.find((th) => th.tid === 2), { name: 'kthreadd', pid: 2 });
+  t.true(await vmRuns(vm), 'detached: the VM runs on');
+  const r = await stackdb(['backtrace', ...vmArgs(vm), '--personality', 'linux', '--thread', String(pid)]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, new RegExp(`^thread ${pid} \\(looper\\):\n#0 +0x[0-9a-f]+ in context_switch \\(`));
+  t.regex(r.stdout, /in do_nanosleep \(/);
+  t.regex(r.stdout, /in entry_SYSCALL_64 \(\)\n*$/);
+  const bad = await stackdb(['backtrace', ...vmArgs(vm), '--personality', 'linux', '--thread', '99999']);
+  t.is(bad.code, 2);
+  t.is(bad.stderr.trim().split('\n').at(-1), `stackdb: --thread 99999: gdb(tcp localhost:${vm.gdbPort}) has no task with that pid`);
+  t.true(await vmRuns(vm));
+}, serial);
+
 for (const [label, extra] of [['Z0', []], ['--hardware (Z1)', ['--hardware']]] as const) {
   systemTest(test, `dumptarget -t gdb --qemu --kvm … -M VMLINUX do_sys_openat2 (${label}) prints the file names a guest command opens; the VM runs on after SIGINT`, vmNeeds, async (t) => {
     const vm = await getVm();

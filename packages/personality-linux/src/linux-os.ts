@@ -1,10 +1,12 @@
-import { TaskThread, type ThreadState, type AddressSpace, type LoadedModule, type OsModel, type OsTask, type PersonalityOptions, type Region, type RegisterSet, type Target, type Thread } from '@stackdb/core';
+import { TaskThread, getLogger, type ThreadState, type AddressSpace, type LoadedModule, type OsModel, type OsTask, type PersonalityOptions, type Region, type RegisterSet, type Target, type Thread } from '@stackdb/core';
 import { LinuxPersonalityError } from './errors.js';
 import { KernelInfo, KernelMemory } from './kernel.js';
 import { listModules, moduleAsLoaded, moduleFiles } from './modules.js';
 import { cpuOfRegisters, savedUserRegisters, switchedOutRegisters } from './registers.js';
 import { currentTasks, listTasks, type LinuxTask } from './tasks.js';
 import { pageTableRoot, vmaRegions } from './vmas.js';
+
+const log = getLogger('T_OS');
 
 /** `__NEW_UTS_LEN + 1`. */
 const UTS_LEN = 65;
@@ -29,6 +31,7 @@ export class LinuxOs implements OsModel {
   }
 
   static async attach(target: Target, options: PersonalityOptions): Promise<LinuxOs> {
+    if (options.activeProbing.length) log.warn('-a %s: the linux personality places no active probes yet; it reads tasks, VMAs and modules from memory at each stop', options.activeProbing.join(','));
     return new LinuxOs(target, await KernelInfo.load(target, options.symbols), options);
   }
 

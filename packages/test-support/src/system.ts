@@ -68,3 +68,19 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** The Python that has Debian's python3-drgn (another `python3` may come first on PATH). */
+export const DRGN_PYTHON = '/usr/bin/python3';
+
+/** What a test needs to run drgn, for {@link systemTest}. */
+export const drgnNeed: Need = {
+  what: 'drgn',
+  check: () => {
+    try {
+      run(DRGN_PYTHON, ['-c', 'import drgn']);
+      return undefined;
+    } catch {
+      return `${DRGN_PYTHON} cannot import drgn (Debian package python3-drgn)`;
+    }
+  },
+};

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Vm } from '@stackdb/test-vm';
-import { run } from '@stackdb/test-support';
+import { DRGN_PYTHON, run } from '@stackdb/test-support';
 
 /** Both dumps of one stopped VM, with what QEMU said about its CPUs at the time. */
 export interface VmDumps {
@@ -74,19 +74,9 @@ for name, expr in [('init_task.comm', lambda: prog['init_task'].comm),
 print(json.dumps({'values': out}))
 `;
 
-/** Why drgn cannot be used here, if it cannot (for systemTest). */
-export function drgnMissing(): string | undefined {
-  try {
-    run('/usr/bin/python3', ['-c', 'import drgn']);
-    return undefined;
-  } catch {
-    return '/usr/bin/python3 cannot import drgn (Debian package python3-drgn)';
-  }
-}
-
-/** Runs drgn (python3-drgn, under /usr/bin/python3) on a dump. */
+/** Runs drgn (python3-drgn) on a dump. */
 export function drgnFacts(dump: string, vmlinux: string): DrgnFacts {
-  return JSON.parse(run('/usr/bin/python3', ['-c', DRGN_SCRIPT, dump, vmlinux])) as DrgnFacts;
+  return JSON.parse(run(DRGN_PYTHON, ['-c', DRGN_SCRIPT, dump, vmlinux])) as DrgnFacts;
 }
 
 /** Link-time addresses of symbols of a vmlinux, from nm. */

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import test from 'ava';
 import { PHYSICAL_SPACE, ProgramSymbols, backtrace, formatValue, loadGlobal, standardWalker } from '@stackdb/core';
 import { suite } from '@stackdb/core/conformance';
-import { keepTailCallsGdbShows, missing, parseGdbBacktrace, run, systemTest, type Need } from '@stackdb/test-support';
+import { drgnNeed, keepTailCallsGdbShows, missing, parseGdbBacktrace, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds } from '@stackdb/test-vm';
 import { CoreFile } from '../core-file.js';
 import { createCoreTarget } from '../create.js';
 import { CoreMemoryError } from '../errors.js';
-import { drgnFacts, drgnMissing, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
+import { drgnFacts, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
 import { printedValues } from '../test-support/gdb.js';
 import { VmCoreTarget } from './vm-core-target.js';
 
@@ -18,7 +18,7 @@ import { VmCoreTarget } from './vm-core-target.js';
  * registers; the VM's RAM file gives physical memory.
  */
 
-const NEEDS: Need[] = [...vmNeeds, { check: drgnMissing, what: 'drgn' }, { command: 'nm', package: 'binutils' }];
+const NEEDS: Need[] = [...vmNeeds, drgnNeed, { command: 'nm', package: 'binutils' }];
 const GDB_NEEDS: Need[] = [...NEEDS, { command: 'gdb', package: 'gdb' }];
 const getVm = sharedVm(test);
 

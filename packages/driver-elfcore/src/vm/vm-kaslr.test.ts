@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import test from 'ava';
-import { systemTest, type Need } from '@stackdb/test-support';
+import { drgnNeed, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds } from '@stackdb/test-vm';
 import { createCoreTarget } from '../create.js';
-import { drgnFacts, drgnMissing, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
+import { drgnFacts, dumpStoppedVm, nmAddresses, parseHmpRegisters, type DrgnFacts, type VmDumps } from '../test-support/vm-dumps.js';
 import { START_KERNEL_MAP, VmCoreTarget } from './vm-core-target.js';
 
 /*
@@ -13,7 +13,7 @@ import { START_KERNEL_MAP, VmCoreTarget } from './vm-core-target.js';
  * drgn does; each vCPU's notes must pair up with its registers.
  */
 
-const NEEDS: Need[] = [...vmNeeds, { check: drgnMissing, what: 'drgn' }, { command: 'nm', package: 'binutils' }];
+const NEEDS: Need[] = [...vmNeeds, drgnNeed, { command: 'nm', package: 'binutils' }];
 const getVm = sharedVm(test, { kaslr: true, cpus: 2 });
 
 let made: Promise<{ dumps: VmDumps; drgn: DrgnFacts; nm: Map<string, bigint> }> | undefined;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import test from 'ava';
-import { run, systemTest } from '@stackdb/test-support';
+import { DRGN_PYTHON, drgnNeed, run, systemTest } from '@stackdb/test-support';
 import { typeName } from './model/format.js';
 import { FunctionSymbol, VariableSymbol } from './model/symbols.js';
 import { StructType } from './model/types.js';
@@ -56,8 +56,7 @@ systemTest(test, "glibc's separate debuginfo (build-id, zlib-compressed DWARF 5)
 const kernel = vmlinux();
 systemTest(test, "the kernel's debug vmlinux: lazy index, function and struct layout match drgn", [
   { check: () => (kernel ? undefined : 'not installed'), what: 'debug vmlinux (linux-image-amd64-dbg)' },
-  { file: '/usr/bin/python3', package: 'python3' },
-  { check: () => { try { run('/usr/bin/python3', ['-c', 'import drgn']); return undefined; } catch { return 'import drgn failed'; } }, what: 'python3-drgn' },
+  drgnNeed,
   { command: 'gdb', package: 'gdb' },
 ], async (t) => {
   const { df } = await openDebug(kernel!);
@@ -69,7 +68,7 @@ systemTest(test, "the kernel's debug vmlinux: lazy index, function and struct la
     'o = p["do_sys_openat2"]',
     'print(json.dumps({"size": t.size, "members": [[m.name, m.bit_offset] for m in t.members], "addr": hex(o.address_)}))',
   ].join('\n');
-  const ref = JSON.parse(run('/usr/bin/python3', ['-c', script])) as { size: number; members: [string | null, number][]; addr: string };
+  const ref = JSON.parse(run(DRGN_PYTHON, ['-c', script])) as { size: number; members: [string | null, number][]; addr: string };
   const f = df.lookupGlobals('do_sys_openat2').find((s): s is FunctionSymbol => s instanceof FunctionSymbol && s.entryPc !== undefined)!;
   t.is(f.entryPc, BigInt(ref.addr));
   t.is(typeName(f.type), 'long int (int, const char *, struct open_how *)');
