@@ -269,7 +269,8 @@ export async function startVm(options: VmOptions = {}): Promise<Vm> {
       else {
         await sleep(100);
         const log = fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'latin1') : '';
-        readyLine = log.split(/\r?\n/).find((l) => l.includes(READY_WORD + ' '));
+        // Whole lines only: QEMU may have written the readiness line up to the middle.
+        readyLine = log.slice(0, log.lastIndexOf('\n') + 1).split(/\r?\n/).find((l) => l.includes(READY_WORD + ' '));
       }
     }
     if (readyLine) break;
