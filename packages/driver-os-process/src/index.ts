@@ -1,1 +1,2 @@
-export {};
+export * from './driver.js';
+export * from './os-process-target.js';

@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { ProgramSymbols, Registry, backtrace, formatValue, loadGlobal, openTargets, parseCommandLine, standardWalker, type Target } from '@stackdb/core';
+import { repoRoot, systemTest } from '@stackdb/test-support';
+import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
+
+/*
+ * Processes of the test VM through the gdb driver with the QEMU helper and
+ * the Linux personality: the guest's looper programs (static, -O0, built here
+ * with their DWARF) sleep in a fixed chain of calls whose arguments are known,
+ * so their user stacks and globals can be checked exactly. `-R` points at a
+ * directory where the guest's /opt holds the host's builds.
+ */
+
+const getVm = sharedVm(test);
+const registry = Registry.discover([path.join(repoRoot, 'node_modules')]);
+const BIN = path.join(repoRoot, 'packages/cli/bin/stackdb.js');
+
+let rootDir: string | undefined;
+test.after.always(() => {
+  if (rootDir) fs.rmSync(rootDir, { recursive: true, force: true });
+});
+
+/** A root for `-R`: /opt/NAME is the host's build of each guest program. */
+function guestRoot(vm: Vm): string {
+  if (rootDir) return rootDir;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os-process-root-'));
+  for (const p of Object.values(vm.programs)) {
+    fs.mkdirSync(path.join(dir, path.dirname(p.guestPath)), { recursive: true });
+    fs.symlinkSync(p.hostPath, path.join(dir, p.guestPath));
+  }
+  return (rootDir = dir);
+}
+
+const baseArgs = (vm: Vm) => ['-t', 'gdb', '--qemu', '--gdb-port', String(vm.gdbPort), '--qemu-qmp-port', String(vm.qmpPort), '--qemu-mem-path', vm.ramFile, '-M', vm.vmlinux];
+
+async function openProcess(vm: Vm, name: string): Promise<{ base: Target; proc: Target }> {
+  const argv = [...baseArgs(vm), '--personality', 'linux', '--overlay', `${name}:-t os-process -R ${guestRoot(vm)}`];
+  const [base, proc] = await openTargets(parseCommandLine(argv, { drivers: registry.drivers }).targets, registry);
+  return { base: base!, proc: proc! };
+}
+
+/** `name(arg=value)` of each frame from the first f-function up. */
+async function userStack(proc: Target, tid: number): Promise<string[]> {
+  const program = ProgramSymbols.of(proc);
+  const bt = await backtrace(standardWalker(proc, program), program, await proc.thread(tid));
+  const out: string[] = [];
+  for (const f of bt.frames) {
+    const args = await Promise.all(f.args.map(async (a) => `${a.name}=${await formatValue(a.value, { target: proc, program })}`));
+    out.push(`${f.frame.name}(${args.join(', ')})`);
+  }
+  return out.slice(out.findIndex((s) => s.startsWith('f5(')));
+}
+
+const CHAIN = ['f5(depth=10)', 'f4(d=6)', 'f3(d=3)', 'f2(d=1)', 'f1(d=0)'];
+/** The chain of the thread looping with id 1. */
+const MT_CHAIN = ['f5(depth=11)', 'f4(d=7)', 'f3(d=4)', 'f2(d=2)', 'f1(d=1)'];
+
+systemTest(test, 'a sleeping process: its thread, program, user stack with argument values, and globals, through its own page tables', vmNeeds, async (t) => {
+  const vm = await getVm();
+  const { base, proc } = await openProcess(vm, 'looper');
+  try {
+    const pid = vm.pids.looper!;
+    t.is(proc.name, `os-process(${pid} looper)`);
+    t.deepEqual((await proc.threads()).map((th) => [th.tid, th.name, th.info.context]), [[pid, 'looper', 'user']]);
+    const main = (await proc.modules()).find((m) => m.main)!;
+    t.like(main, { path: '/opt/looper', bias: 0n });
+    const stack = await userStack(proc, pid);
+    t.deepEqual(stack.slice(0, CHAIN.length), CHAIN);
+    t.true(stack.some((f) => f.startsWith('main(')), stack.join(' '));
+    const program = ProgramSymbols.of(proc);
+    const pt = await loadGlobal(program, 'global_pt');
+    t.regex(await formatValue(pt!.value, { target: proc, program }), /^\{x = 3, y = 4, name = 0x[0-9a-f]+ "origin"\}$/);
+    const banner = await loadGlobal(program, 'looper_banner');
+    t.is(await formatValue(banner!.value, { target: proc, program }), '"stackdb test-vm looper"');
+  } finally {
+    await base.close();
+  }
+  t.is(proc.status, 'detached');
+}, { serial: true });
+
+systemTest(test, 'a two-thread process: both threads, each in its own loop', vmNeeds, async (t) => {
+  const vm = await getVm();
+  const { base, proc } = await openProcess(vm, 'looper-mt');
+  try {
+    const threads = await proc.threads();
+    t.is(threads.length, 2);
+    t.true(threads.every((th) => th.info.pid === vm.pids['looper-mt']));
+    const stacks = await Promise.all(threads.map((th) => userStack(proc, th.tid)));
+    t.deepEqual(stacks.map((s) => s.slice(0, CHAIN.length)).sort(), [CHAIN, MT_CHAIN].sort());
+  } finally {
+    await base.close();
+  }
+}, { serial: true });
+
+systemTest(test, 'stackdb backtrace --overlay NAME:-t os-process prints the process’s stacks after the kernel’s tasks; wrong overlays are one line', vmNeeds, async (t) => {
+  const vm = await getVm();
+  const stackdb = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = stackdb(['backtrace', ...baseArgs(vm), '--personality', 'linux', '--overlay', `looper:-t os-process -R ${guestRoot(vm)}`]);
+  t.is(r.status, 0, r.stderr);
+  const overlay = r.stdout.slice(r.stdout.indexOf(`target 2 os-process(${vm.pids.looper} looper):`));
+  t.regex(overlay, /^#\d+ +0x[0-9a-f]+ in f5 \(depth=10\) at .*looper\.c:\d+$/m);
+  t.regex(overlay, /^#\d+ +0x[0-9a-f]+ in main \(argc=1, argv=0x[0-9a-f]+\) at .*looper\.c:\d+$/m);
+
+  const kthread = stackdb(['backtrace', ...baseArgs(vm), '--personality', 'linux', '--overlay', 'kthreadd:-t os-process']);
+  t.is(kthread.status, 1);
+  t.is(kthread.stderr.trim().split('\n').at(-1), 'stackdb: os-process: task 2 (kthreadd) is a kernel thread: it has no user process to debug');
+  const bare = stackdb(['backtrace', ...baseArgs(vm), '--overlay', 'looper:-t os-process']);
+  t.is(bare.status, 1);
+  t.regex(bare.stderr.trim().split('\n').at(-1)!, /^stackdb: .*has no thread named looper/);
+});
