@@ -9,6 +9,7 @@ export * from './target/memory-cache.js';
 export * from './target/breakpoints.js';
 export * from './target/thread.js';
 export * from './target/target.js';
+export * from './target/passive-target.js';
 export * from './personality.js';
 export * from './registry/declarations.js';
 export * from './registry/common-options.js';

@@ -1,29 +1,11 @@
 import path from 'node:path';
-import { MemoryError, NotSupportedError, Target, X86_64 } from '@stackdb/core';
-import type { AddressSpace, StopEvent, TargetCapabilities, TargetSpec } from '@stackdb/core';
+import { MemoryError, PassiveTarget, X86_64, passiveCapabilities } from '@stackdb/core';
+import type { AddressSpace, TargetSpec } from '@stackdb/core';
 import type { CoreFile } from './core-file.js';
 import { CoreMemoryError, type CoreFileError, type UnreadableReason } from './errors.js';
 
 /** The driver name. */
 export const DRIVER_NAME = 'elfcore';
-
-/** What every core-file target can do: read, and nothing that needs a live target. */
-export function coreCapabilities(physicalMemory: boolean): TargetCapabilities {
-  return {
-    launch: false,
-    readOnly: true,
-    writeRegisters: false,
-    execution: false,
-    swBreakpoints: false,
-    hwDebugSlots: 0,
-    singleStep: false,
-    threadEvents: false,
-    processEvents: false,
-    syscallEvents: false,
-    physicalMemory,
-    kill: false,
-  };
-}
 
 /** Constructor arguments of core-file targets. */
 export interface ElfCoreTargetInit {
@@ -41,15 +23,16 @@ const CACHE_LINE = 1024;
  * capability manifest; the hooks that would need a live target refuse too.
  * Failed reads say why the dump cannot give the byte ({@link CoreMemoryError}).
  */
-export abstract class ElfCoreTarget extends Target {
+export abstract class ElfCoreTarget extends PassiveTarget {
   readonly core: CoreFile;
+  protected readonly passiveReason = 'a core file never runs';
 
   constructor(init: ElfCoreTargetInit, physicalMemory: boolean) {
     super({
       id: init.id,
       driver: DRIVER_NAME,
       arch: X86_64,
-      capabilities: coreCapabilities(physicalMemory),
+      capabilities: passiveCapabilities({ readOnly: true, physicalMemory }),
       memoryCacheLine: CACHE_LINE,
       ...(init.spec ? { spec: init.spec } : {}),
     });
@@ -81,28 +64,4 @@ export abstract class ElfCoreTarget extends Target {
 
   /** Why the dump cannot give the byte at `address` of `space`. */
   protected abstract explain(space: AddressSpace, address: bigint): Promise<{ reason: UnreadableReason; detail: string }>;
-
-  protected _pause(): Promise<StopEvent[]> {
-    return Promise.reject(new NotSupportedError('pausing (a core file never runs)', this.driver));
-  }
-
-  protected _resume(): Promise<void> {
-    return Promise.reject(new NotSupportedError('resuming a core file', this.driver));
-  }
-
-  protected _wait(): Promise<StopEvent[]> {
-    return Promise.reject(new NotSupportedError('waiting for a core file to stop', this.driver));
-  }
-
-  protected _poll(): Promise<StopEvent[]> {
-    return Promise.resolve([]);
-  }
-
-  override _insertSwBreakpoint(): Promise<Uint8Array> {
-    return Promise.reject(new NotSupportedError('placing breakpoints and probes in a core file', this.driver));
-  }
-
-  protected _detach(): Promise<void> {
-    return Promise.resolve();
-  }
 }

@@ -1,5 +1,5 @@
-import { NotSupportedError, StackdbError, Target, modulesFromRegions } from '@stackdb/core';
-import type { AddressSpace, LoadedModule, OsModel, OsTask, Region, RegisterSet, StopEvent, TargetCapabilities, TargetSpec, Thread, ThreadInfo } from '@stackdb/core';
+import { NotSupportedError, PassiveTarget, StackdbError, modulesFromRegions, passiveCapabilities } from '@stackdb/core';
+import type { AddressSpace, LoadedModule, OsModel, OsTask, Region, RegisterSet, Target, TargetSpec, Thread, ThreadInfo } from '@stackdb/core';
 import path from 'node:path';
 
 /** The driver name. */
@@ -15,24 +15,6 @@ export class OsProcessError extends StackdbError {
   }
 }
 
-/** What the overlay can do in this version: read the process, as its OS holds it. */
-function capabilities(base: Target): TargetCapabilities {
-  return {
-    launch: false,
-    readOnly: base.capabilities.readOnly,
-    writeRegisters: false,
-    execution: false,
-    swBreakpoints: false,
-    hwDebugSlots: 0,
-    singleStep: false,
-    threadEvents: false,
-    processEvents: false,
-    syscallEvents: false,
-    physicalMemory: false,
-    kill: false,
-  };
-}
-
 /**
  * One process inside an OS target, seen through the base's OS personality:
  * its threads (the tasks of its thread group) with their user registers, its
@@ -40,7 +22,8 @@ function capabilities(base: Target): TargetCapabilities {
  * mapped there as modules (found under `-R`). Reads only: the base's stop is
  * the overlay's.
  */
-export class OsProcessTarget extends Target {
+export class OsProcessTarget extends PassiveTarget {
+  protected readonly passiveReason = 'a process of an OS target runs and stops with its base target';
   private readonly model: OsModel;
   private readonly pid: number;
   private readonly rootPrefix?: string;
@@ -48,7 +31,7 @@ export class OsProcessTarget extends Target {
   private space?: AddressSpace;
 
   constructor(base: Target, thread: Thread, spec: TargetSpec) {
-    super({ id: spec.id, driver: DRIVER_NAME, arch: base.arch, capabilities: capabilities(base), memoryCacheLine: CACHE_LINE, spec, base });
+    super({ id: spec.id, driver: DRIVER_NAME, arch: base.arch, capabilities: passiveCapabilities({ readOnly: base.capabilities.readOnly, physicalMemory: false }), memoryCacheLine: CACHE_LINE, spec, base });
     if (!base.os) throw new OsProcessError(`${base.name} has no OS personality (give the base --personality linux)`);
     this.model = base.os;
     this.pid = thread.info.pid ?? thread.tid;
@@ -116,30 +99,6 @@ export class OsProcessTarget extends Target {
     const regions = await this._regions();
     const main = regions.find((r) => r.path?.startsWith('/'))?.path;
     return modulesFromRegions(regions, { ...(main ? { mainPath: main } : {}), openPath: (p) => (this.rootPrefix ? path.join(this.rootPrefix, p) : p) });
-  }
-
-  protected _pause(): Promise<StopEvent[]> {
-    return Promise.reject(new NotSupportedError('pausing a process on its own (pause the base target)', this.driver));
-  }
-
-  protected _resume(): Promise<void> {
-    return Promise.reject(new NotSupportedError('resuming a process on its own (resume the base target)', this.driver));
-  }
-
-  protected _wait(): Promise<StopEvent[]> {
-    return Promise.reject(new NotSupportedError('waiting for a process on its own (monitor the base target)', this.driver));
-  }
-
-  protected _poll(): Promise<StopEvent[]> {
-    return Promise.resolve([]);
-  }
-
-  override _insertSwBreakpoint(): Promise<Uint8Array> {
-    return Promise.reject(new NotSupportedError('probes in a process of an OS target (not yet)', this.driver));
-  }
-
-  protected _detach(): Promise<void> {
-    return Promise.resolve();
   }
 
   protected _close(): Promise<void> {
