@@ -36,3 +36,27 @@ test('an interrupt the stub loses (Valgrind\'s gdbserver just after a c) is sent
   t.deepEqual(events.map((e) => e.kind), ['signal']);
   await target.close();
 });
+
+test('the SIGINT a repeated interrupt leaves, arriving as the reply to a step, is swallowed and the step made again', async (t) => {
+  let interrupts = 0;
+  let steps = 0;
+  const tr = new ScriptedTransport(simpleStub((req) => {
+    if (req === '?') return 'T05thread:p1.1;';
+    if (req === 'qfThreadInfo') return 'mp1.1';
+    if (req === 'qsThreadInfo') return 'l';
+    if (req.startsWith('D')) return 'OK';
+    if (req === '\x03') return ++interrupts === 1 ? 'silence' : 'T02thread:p1.1;';
+    if (req.startsWith('vCont;s')) return ++steps === 1 ? 'T02thread:p1.1;' : 'T05thread:p1.1;';
+    if (req === 'g') return '00'.repeat(560);
+    return '';
+  }));
+  const target = new GdbTarget({ client: await RspClient.connect(tr, { timeoutMs: 2000 }) });
+  await target.open();
+  await target.resume();
+  await target.pause();
+  t.is(interrupts, 2);
+  const events = await target.step(1);
+  t.is(steps, 2, 'stepped again');
+  t.false(events.some((e) => e.kind === 'signal'), JSON.stringify(events.map((e) => e.kind)));
+  await target.close();
+});

@@ -289,7 +289,14 @@ export class GdbTarget extends Target {
       const events = await this._pause();
       return events.length ? events : [{ kind: 'interrupted', tid }];
     }
-    return this.toEvents(this.parse(text), { tid, from });
+    const stop = this.parse(text);
+    if (this.interruptPending && this.isInterruptStop(stop)) {
+      // The late SIGINT of a repeated interrupt came instead of the step: the step is still to do.
+      this.interruptPending = false;
+      log.debug(3, 'swallowing the SIGINT of an earlier interrupt; stepping again');
+      return this._step(tid);
+    }
+    return this.toEvents(stop, { tid, from });
   }
 
   /**
