@@ -77,11 +77,6 @@ export class KernelInfo {
     return l;
   }
 
-  /** Whether the kernel defines a struct. */
-  hasStruct(name: string): boolean {
-    return this.dwarf.lookupType(`struct ${name}`) !== undefined;
-  }
-
   /** Runtime address of a global (for a per-CPU variable: its offset in each CPU's area). */
   async symbol(name: string): Promise<bigint> {
     const s = await this.optionalSymbol(name);
@@ -110,10 +105,6 @@ export class KernelMemory {
 
   async i32(address: bigint): Promise<number> {
     return (await this.u32(address)) | 0;
-  }
-
-  async u8(address: bigint): Promise<number> {
-    return Number(await this.target.readUnsigned(address, 1));
   }
 
   /** `count` 64-bit words. */
