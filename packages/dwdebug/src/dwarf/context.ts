@@ -13,6 +13,7 @@ import type { IntervalMap } from './model/address-map.js';
 import { DieSection, dieId, dieIdOffset, dieIdSection, unitHeaders, type DieId, type UnitHeader } from './unit.js';
 import { readUnitCache, unitCachePath, writeUnitCache } from './unit-cache.js';
 import { parseAt } from './window.js';
+import { lastAtOrBelow } from './sorted.js';
 
 /** The DWARF sections the engine knows, by their standard names without the `.debug_` prefix. */
 export type SectionKey = 'info' | 'types' | 'abbrev' | 'str' | 'line_str' | 'str_offsets' | 'addr' | 'ranges' | 'rnglists' | 'loc' | 'loclists' | 'line' | 'aranges';
@@ -155,17 +156,7 @@ export class DwarfContext {
 
   /** Index of the unit containing a DIE of this file, or -1. */
   unitIndexOf(id: DieId): number {
-    const k = this.keys;
-    let lo = 0;
-    let hi = k.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (k[mid]! <= id) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const best = lastAtOrBelow(this.keys, id);
     if (best < 0) return -1;
     const h = this.units[best]!;
     return dieIdSection(id) === h.section && dieIdOffset(id) < h.end ? best : -1;

@@ -1,5 +1,6 @@
 import { DW_FORM, DW_LNCT, DW_LNE, DW_LNS } from './constants.js';
 import { Reader, stringAt, TRUNCATED } from './reader.js';
+import { lastAtOrBelow } from './sorted.js';
 
 /** One entry of a line program's file table. */
 export interface LineFile {
@@ -333,14 +334,7 @@ export interface LineTable {
 export function rowHi(t: LineTable, i: number): number {
   const starts = t.hiStarts;
   if (starts.length <= 1) return t.hiValues[0] ?? 0;
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= i) lo = mid;
-    else hi = mid - 1;
-  }
-  return t.hiValues[lo]!;
+  return t.hiValues[Math.max(0, lastAtOrBelow(starts, i))]!;
 }
 
 /** The address of row `i`. */
@@ -635,18 +629,10 @@ export function rowFor(t: LineTable, address: bigint): number {
   let run = -1;
   for (let k = 0; k < t.hiValues.length && t.hiValues[k]! <= th; k++) run = k;
   if (run < 0) return -1;
-  let lo = t.hiStarts[run]!;
-  let hi = (run + 1 < t.hiStarts.length ? t.hiStarts[run + 1]! : t.length) - 1;
+  const lo = t.hiStarts[run]!;
+  const hi = (run + 1 < t.hiStarts.length ? t.hiStarts[run + 1]! : t.length) - 1;
   // No row of the run at or below the address: the last row of the run before (if any) is.
-  let best = lo - 1;
-  if (t.hiValues[run]! < th) best = hi;
-  else while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (t.lo[mid]! <= tl) {
-      best = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
+  const best = t.hiValues[run]! < th ? hi : lastAtOrBelow(t.lo, tl, lo, hi);
   if (best < 0 || t.flags[best]! & LineFlag.endSequence) return -1;
   return best;
 }

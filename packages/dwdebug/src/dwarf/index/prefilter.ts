@@ -24,6 +24,7 @@
  */
 import type { UnitHeader } from '../unit.js';
 import type { NameMatcher } from './match.js';
+import { lastAtOrBelow } from '../sorted.js';
 
 /** At most this many 4-byte offsets are searched (each costs one pass over the bytes). */
 const MAX_OFFSETS = 8;
@@ -103,12 +104,5 @@ export class UnitPrefilter {
 
 /** The unit (by position in `starts`) holding byte `pos`. */
 function unitOf(starts: readonly number[], pos: number): number {
-  let lo = 0;
-  let hi = starts.length - 2;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= pos) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  return Math.max(0, lastAtOrBelow(starts, pos, 0, starts.length - 2));
 }
