@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ScriptedTransport, simpleStub } from './test-support/scripted-transport.js';
 import { RspClient } from './rsp/client.js';
 import { GdbTarget } from './gdb-target.js';
@@ -8,21 +8,37 @@ import { GdbTarget } from './gdb-target.js';
  * then; the real stubs themselves are in gdbserver, vgdb and qemu tests.
  */
 
-test('an interrupt the stub loses (Valgrind\'s gdbserver just after a c) is sent again; the SIGINT it may leave is swallowed', async (t) => {
-  let interrupts = 0;
-  const tr = new ScriptedTransport(simpleStub((req) => {
+/**
+ * A one-thread stub that drops the first `\x03` (answering the next one), with
+ * `more` for other requests; `counts.interrupts` counts the `\x03`s it got.
+ */
+function interruptLosingStub(more: (req: string) => string | undefined = () => undefined) {
+  const counts = { interrupts: 0 };
+  const transport = new ScriptedTransport(simpleStub((req) => {
     if (req === '?') return 'T05thread:p1.1;';
     if (req === 'qfThreadInfo') return 'mp1.1';
     if (req === 'qsThreadInfo') return 'l';
     if (req.startsWith('D')) return 'OK';
-    if (req === '\x03') return ++interrupts === 1 ? 'silence' : 'T02thread:p1.1;';
-    return '';
+    if (req === '\x03') return ++counts.interrupts === 1 ? 'silence' : 'T02thread:p1.1;';
+    return more(req) ?? '';
   }));
-  const target = new GdbTarget({ client: await RspClient.connect(tr, { timeoutMs: 2000 }) });
+  return { counts, transport };
+}
+
+/** A target on the stub, opened, resumed and paused again (the pause needed two interrupts). */
+async function pausedAfterResentInterrupt(t: ExecutionContext, stub: ReturnType<typeof interruptLosingStub>): Promise<GdbTarget> {
+  const target = new GdbTarget({ client: await RspClient.connect(stub.transport, { timeoutMs: 2000 }) });
   await target.open();
   await target.resume();
   await target.pause();
-  t.is(interrupts, 2);
+  t.is(stub.counts.interrupts, 2);
+  return target;
+}
+
+test('an interrupt the stub loses (Valgrind\'s gdbserver just after a c) is sent again; the SIGINT it may leave is swallowed', async (t) => {
+  const stub = interruptLosingStub();
+  const tr = stub.transport;
+  const target = await pausedAfterResentInterrupt(t, stub);
   t.is(target.status, 'paused');
   // The first interrupt's SIGINT arrives after the next resume: not an event.
   await target.resume();
@@ -38,23 +54,12 @@ test('an interrupt the stub loses (Valgrind\'s gdbserver just after a c) is sent
 });
 
 test('the SIGINT a repeated interrupt leaves, arriving as the reply to a step, is swallowed and the step made again', async (t) => {
-  let interrupts = 0;
   let steps = 0;
-  const tr = new ScriptedTransport(simpleStub((req) => {
-    if (req === '?') return 'T05thread:p1.1;';
-    if (req === 'qfThreadInfo') return 'mp1.1';
-    if (req === 'qsThreadInfo') return 'l';
-    if (req.startsWith('D')) return 'OK';
-    if (req === '\x03') return ++interrupts === 1 ? 'silence' : 'T02thread:p1.1;';
+  const target = await pausedAfterResentInterrupt(t, interruptLosingStub((req) => {
     if (req.startsWith('vCont;s')) return ++steps === 1 ? 'T02thread:p1.1;' : 'T05thread:p1.1;';
     if (req === 'g') return '00'.repeat(560);
-    return '';
+    return undefined;
   }));
-  const target = new GdbTarget({ client: await RspClient.connect(tr, { timeoutMs: 2000 }) });
-  await target.open();
-  await target.resume();
-  await target.pause();
-  t.is(interrupts, 2);
   const events = await target.step(1);
   t.is(steps, 2, 'stepped again');
   t.false(events.some((e) => e.kind === 'signal'), JSON.stringify(events.map((e) => e.kind)));
