@@ -8,7 +8,6 @@ import {
   type MonitorResult,
   type Target,
   type TargetSpec,
-  type Thread,
   type Walker,
 } from '@stackdb/core';
 import type { ToolContext } from './tool.js';
@@ -115,9 +114,4 @@ export async function closeSession(session: readonly SessionTarget[], tool: Tool
     if (kill && s.launched && s.target.capabilities.kill && s.target.status !== 'exited') await s.target.kill();
     await s.target.close();
   }
-}
-
-/** A target's threads: its OS personality's tasks when it has one, else the driver's threads. */
-export function sessionThreads(s: SessionTarget): Promise<Thread[]> {
-  return s.target.os ? s.target.os.threads() : s.target.threads();
 }

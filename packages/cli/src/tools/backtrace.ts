@@ -1,5 +1,5 @@
 import { UsageError, backtrace, formatBacktrace, valueToJson, type Backtrace, type FormatContext, type NamedValue, type Thread } from '@stackdb/core';
-import { closeSession, openSession, runLaunched, sessionThreads, type SessionTarget } from '../session.js';
+import { closeSession, openSession, runLaunched, type SessionTarget } from '../session.js';
 import type { ToolContext } from '../tool.js';
 
 async function namedJson(values: readonly NamedValue[], ctx: FormatContext) {
@@ -33,7 +33,8 @@ async function backtraceJson(bt: Backtrace, ctx: FormatContext) {
 }
 
 async function threadsOf(s: SessionTarget, only: number | undefined): Promise<Thread[]> {
-  if (only === undefined || !s.target.os) return only === undefined ? sessionThreads(s) : [await s.target.thread(only)];
+  if (only === undefined) return s.target.tasksOrThreads();
+  if (!s.target.os) return [await s.target.thread(only)];
   const task = (await s.target.os.threads()).find((t) => t.tid === only);
   if (!task) throw new UsageError(`--thread ${only}: ${s.target.name} has no task with that pid`);
   return [task];

@@ -1,5 +1,5 @@
 import type { Thread } from '@stackdb/core';
-import { closeSession, openSession, runFor, runLaunched, sessionThreads } from '../session.js';
+import { closeSession, openSession, runFor, runLaunched } from '../session.js';
 import type { ToolContext } from '../tool.js';
 
 const GROUPS_TEXT = new Set(['general', 'segment', 'control', 'debug']);
@@ -40,7 +40,7 @@ export async function run(ctx: ToolContext): Promise<number> {
       }
       for (const s of session) {
         if (s.target.status === 'exited') continue;
-        const threads = await sessionThreads(s);
+        const threads = await s.target.tasksOrThreads();
         if (opts.json) {
           ctx.stdout.write(JSON.stringify({ target: s.target.id, name: s.target.name, round, threads: await Promise.all(threads.map((t) => threadJson(t, all))) }) + '\n');
         } else {

@@ -8,7 +8,7 @@ import type { TargetSpec } from './spec.js';
 
 /** Finds an overlay's thread on its base (a task, when the base has an OS personality) by id or by name. */
 export async function findThread(base: Target, which: string): Promise<Thread> {
-  const threads = base.os ? await base.os.threads() : await base.threads();
+  const threads = await base.tasksOrThreads();
   const byId = /^\d+$/.test(which) ? threads.find((t) => t.tid === Number(which)) : undefined;
   const found = byId ?? threads.find((t) => t.name === which);
   if (!found) throw new LookupError(`${base.name} has no thread ${/^\d+$/.test(which) ? 'with id' : 'named'} ${which}`);

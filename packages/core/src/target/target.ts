@@ -163,6 +163,11 @@ export abstract class Target extends EventEmitter<TargetEventMap> {
     return this.osModel;
   }
 
+  /** What tools list: the tasks of an attached OS personality, else the driver's threads. */
+  tasksOrThreads(): Promise<Thread[]> {
+    return this.osModel ? this.osModel.threads() : this.threads();
+  }
+
   /** Gives the target the OS model a personality made of it; detach() detaches the model first. */
   attachOs(model: OsModel): void {
     this.osModel = model;
