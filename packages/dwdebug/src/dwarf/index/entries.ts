@@ -9,6 +9,7 @@
  * several units are distinct.
  */
 import { DW_TAG } from '../constants.js';
+import { grown } from './typed-arrays.js';
 
 /** Entry flags of the name index. */
 export const EntryFlag = {
@@ -118,10 +119,10 @@ export class Dedup {
 
   private grow(nameId: number): void {
     const n = Math.max(nameId + 1, this.nameSlot.length * 2);
-    const a = new Uint8Array(n); a.set(this.nameSlot); this.nameSlot = a;
-    const b = new Int32Array(n); b.set(this.nameEntry); this.nameEntry = b;
-    const c = new Uint8Array(n); c.set(this.declSlot); this.declSlot = c;
-    const d = new Uint32Array(n); d.set(this.declKey); this.declKey = d;
-    const f = new Int32Array(n); f.set(this.declEntry); this.declEntry = f;
+    this.nameSlot = grown(this.nameSlot, n);
+    this.nameEntry = grown(this.nameEntry, n);
+    this.declSlot = grown(this.declSlot, n);
+    this.declKey = grown(this.declKey, n);
+    this.declEntry = grown(this.declEntry, n);
   }
 }

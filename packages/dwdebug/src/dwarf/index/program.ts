@@ -18,6 +18,7 @@
  */
 import { DW_AT, DW_FORM, DW_TAG } from '../constants.js';
 import type { UnitHeader } from '../unit.js';
+import { grown } from './typed-arrays.js';
 
 // Operations. Each is followed by one argument in the ops array. The ones gcc
 // and clang emit for nearly every DIE (4-byte strp names and sibling refs,
@@ -123,13 +124,13 @@ export class CompiledTable {
   /** Makes room for codes up to `code`. */
   grow(code: number): void {
     const size = Math.max(code + 1, this.tag.length * 2);
-    const nt = new Int32Array(size); nt.set(this.tag); this.tag = nt;
-    const nf = new Uint8Array(size); nf.set(this.flags); this.flags = nf;
-    const ns = new Int32Array(size); ns.set(this.start); this.start = ns;
-    const nx = new Int32Array(size); nx.set(this.fixed); this.fixed = nx;
-    const na = new Int32Array(size); na.set(this.nameAt); this.nameAt = na;
-    const sa = new Int32Array(size); sa.set(this.sibAt); this.sibAt = sa;
-    const sz = new Int32Array(size); sz.set(this.size); this.size = sz;
+    this.tag = grown(this.tag, size);
+    this.flags = grown(this.flags, size);
+    this.start = grown(this.start, size);
+    this.fixed = grown(this.fixed, size);
+    this.nameAt = grown(this.nameAt, size);
+    this.sibAt = grown(this.sibAt, size);
+    this.size = grown(this.size, size);
   }
 }
 
@@ -408,11 +409,7 @@ export class ProgramCompiler {
       const children = b[p++] !== 0;
       if (code > 1_000_000) return { code: 'ERR_DWARF_FORM', message: `abbreviation code ${code} too large`, truncated: false, at: declAt };
       if (code >= ct.tag.length) ct.grow(code);
-      if (code >= this.declAt.length) {
-        const d = new Int32Array(ct.tag.length);
-        d.set(this.declAt);
-        this.declAt = d;
-      }
+      if (code >= this.declAt.length) this.declAt = grown(this.declAt, ct.tag.length);
       if (code > ct.maxCode) ct.maxCode = code;
       if (ct.flags[code]) return { code: 'ERR_DWARF_FORMAT', message: `duplicate abbreviation code ${code}`, truncated: false, at: declAt };
       ct.tag[code] = t;

@@ -38,6 +38,7 @@ import {
 } from './program.js';
 import { NameMatcher, type Leaf } from './match.js';
 import { cstringEnd, fnvCstring, LINE_STR_KEY, OffsetTable, SUP_STR_KEY, textHash } from './strings.js';
+import { grown } from './typed-arrays.js';
 
 export { EntryFlag, isTypeTag, dedupKind, Dedup } from './entries.js';
 export { FnKind } from './program.js';
@@ -328,12 +329,8 @@ export class Scanner {
 
   private newName(key: number, hash: number): number {
     if (this.nameCount === this.keys.length) {
-      const k = new Float64Array(this.nameCount * 2);
-      k.set(this.keys);
-      this.keys = k;
-      const hs = new Uint32Array(this.nameCount * 2);
-      hs.set(this.hashes);
-      this.hashes = hs;
+      this.keys = grown(this.keys, this.nameCount * 2);
+      this.hashes = grown(this.hashes, this.nameCount * 2);
     }
     this.keys[this.nameCount] = key;
     this.hashes[this.nameCount] = hash;
@@ -379,11 +376,11 @@ export class Scanner {
   private push(nameId: number, id: DieId, tag: number, flags: number, declKey: number): void {
     if (this.count === this.nameOf.length) {
       const n = this.count * 2;
-      const nameOf = new Uint32Array(n); nameOf.set(this.nameOf); this.nameOf = nameOf;
-      const die = new Float64Array(n); die.set(this.die); this.die = die;
-      const tag = new Uint16Array(n); tag.set(this.tag); this.tag = tag;
-      const flags = new Uint8Array(n); flags.set(this.flags); this.flags = flags;
-      const dk = new Uint32Array(n); dk.set(this.declKey); this.declKey = dk;
+      this.nameOf = grown(this.nameOf, n);
+      this.die = grown(this.die, n);
+      this.tag = grown(this.tag, n);
+      this.flags = grown(this.flags, n);
+      this.declKey = grown(this.declKey, n);
     }
     const i = this.count++;
     this.nameOf[i] = nameId;
@@ -400,10 +397,10 @@ export class Scanner {
   private pushFunction(id: DieId, kind: number): void {
     if (this.fnCount === this.fnDie.length) {
       const n = this.fnCount * 2;
-      const d = new Float64Array(n); d.set(this.fnDie); this.fnDie = d;
-      const k = new Uint8Array(n); k.set(this.fnKind); this.fnKind = k;
-      const x = new Uint32Array(2 * n); x.set(this.fnA); this.fnA = x;
-      const y = new Uint32Array(2 * n); y.set(this.fnB); this.fnB = y;
+      this.fnDie = grown(this.fnDie, n);
+      this.fnKind = grown(this.fnKind, n);
+      this.fnA = grown(this.fnA, 2 * n);
+      this.fnB = grown(this.fnB, 2 * n);
     }
     const i = this.fnCount++;
     this.fnDie[i] = id;

@@ -16,6 +16,7 @@
  */
 import type { DwarfContext, SectionKey } from '../context.js';
 import { decodeUtf8 } from '../reader.js';
+import { grown } from './typed-arrays.js';
 
 /** Key offset of `.debug_line_str` names. */
 export const LINE_STR_KEY = 2 ** 40;
@@ -271,8 +272,8 @@ export class NameTable {
   private add(key: number, h: number): number {
     const id = this.count++;
     if (id === this.keys.length) {
-      const k = new Float64Array(id * 2); k.set(this.keys); this.keys = k;
-      const hs = new Uint32Array(id * 2); hs.set(this.hashes); this.hashes = hs;
+      this.keys = grown(this.keys, id * 2);
+      this.hashes = grown(this.hashes, id * 2);
     }
     this.keys[id] = key;
     this.hashes[id] = h;
