@@ -54,3 +54,4 @@ export * from './syscalls/types.js';
 export * from './syscalls/decode.js';
 export { SYSCALL_TABLE, ERRNO_TABLE } from './syscalls/table.generated.js';
 export * from './target/monitor-group.js';
+export * from './script/script-stack.js';

@@ -1,1 +1,6 @@
-export {};
+export * from './errors.js';
+export * from './driver.js';
+export * from './php-target.js';
+export * from './zend-types.js';
+export * from './zend-values.js';
+export * from './zend-stack.js';

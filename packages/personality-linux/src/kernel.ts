@@ -1,48 +1,6 @@
-import { strip, StructType, type DebugFile } from '@stackdb/dwdebug';
+import { StructLayout, type DebugFile } from '@stackdb/dwdebug';
 import type { LoadedModule, ProgramSymbols, Target } from '@stackdb/core';
 import { LinuxPersonalityError } from './errors.js';
-
-/** Member offsets of one kernel struct, read from the kernel's DWARF. */
-export class StructLayout {
-  private readonly offsets = new Map<string, number | undefined>();
-
-  constructor(readonly name: string, private readonly type: StructType) {}
-
-  get size(): number {
-    if (this.type.size === undefined) throw new LinuxPersonalityError(`struct ${this.name} has no size in the kernel's debuginfo`);
-    return this.type.size;
-  }
-
-  /** Whether a member (`a.b.c`, through nested structs and anonymous unions) exists. */
-  has(path: string): boolean {
-    return this.find(path) !== undefined;
-  }
-
-  /** Byte offset of a member (`a.b.c`). */
-  offset(path: string): number {
-    const o = this.find(path);
-    if (o === undefined) throw new LinuxPersonalityError(`struct ${this.name} has no member ${path} in the kernel's debuginfo`);
-    return o;
-  }
-
-  private find(path: string): number | undefined {
-    if (this.offsets.has(path)) return this.offsets.get(path);
-    let type: StructType = this.type;
-    let total: number | undefined = 0;
-    for (const name of path.split('.')) {
-      const m = type.member(name);
-      if (!m || m.bitOffset === undefined) {
-        total = undefined;
-        break;
-      }
-      total! += m.bitOffset / 8;
-      const next = strip(m.member.type);
-      if (next instanceof StructType) type = next.complete();
-    }
-    this.offsets.set(path, total);
-    return total;
-  }
-}
 
 /**
  * What the personality needs of one kernel build: its image module, struct
@@ -68,10 +26,7 @@ export class KernelInfo {
   struct(name: string): StructLayout {
     let l = this.layouts.get(name);
     if (!l) {
-      const t = this.dwarf.lookupType(`struct ${name}`);
-      const s = t ? strip(t) : undefined;
-      if (!(s instanceof StructType)) throw new LinuxPersonalityError(`the kernel's debuginfo has no struct ${name}`);
-      l = new StructLayout(name, s.complete());
+      l = StructLayout.of(this.dwarf, `struct ${name}`, "the kernel's debuginfo");
       this.layouts.set(name, l);
     }
     return l;

@@ -1,4 +1,4 @@
-import { UsageError, backtrace, formatBacktrace, valueToJson, type Backtrace, type FormatContext, type NamedValue, type Thread } from '@stackdb/core';
+import { UsageError, backtrace, formatBacktrace, formatScriptBacktrace, scriptRuntimeOf, valueToJson, type Backtrace, type FormatContext, type NamedValue, type ScriptBacktrace, type ScriptRuntime, type Thread } from '@stackdb/core';
 import { closeSession, openSession, runLaunched, type SessionTarget } from '../session.js';
 import type { ToolContext } from '../tool.js';
 
@@ -32,6 +32,29 @@ async function backtraceJson(bt: Backtrace, ctx: FormatContext) {
   };
 }
 
+function scriptBacktraceJson(bt: ScriptBacktrace) {
+  return {
+    tid: bt.thread.tid,
+    ...(bt.thread.name ? { name: bt.thread.name } : {}),
+    language: bt.language,
+    end: bt.end,
+    ...(bt.error ? { error: bt.error } : {}),
+    frames: bt.frames.map((f) => ({
+      index: f.index,
+      function: f.function,
+      ...(f.class !== undefined ? { class: f.class, callType: f.callType } : {}),
+      ...(f.file !== undefined ? { file: f.file, line: f.line ?? null } : {}),
+      internal: f.internal,
+      args: f.args.map((a) => ({ name: a.name, type: a.value.type, text: a.value.text, value: a.value.json })),
+    })),
+  };
+}
+
+/** An interpreter's stacks (a php overlay): its frames, not the machine's. */
+async function scriptTraces(runtime: ScriptRuntime, threads: readonly Thread[], maxDepth: number | undefined) {
+  return Promise.all(threads.map((th) => runtime.scriptBacktrace(th, maxDepth !== undefined ? { maxDepth } : {})));
+}
+
 async function threadsOf(s: SessionTarget, only: number | undefined): Promise<Thread[]> {
   if (only === undefined) return s.target.tasksOrThreads();
   if (!s.target.os) return [await s.target.thread(only)];
@@ -51,9 +74,18 @@ export async function run(ctx: ToolContext): Promise<number> {
       const fmt: FormatContext = { target: s.target, program: s.program };
       const lines: string[] = [];
       if (session.length > 1 && !opts.json) lines.push(`target ${s.target.id} ${s.target.name}:`);
-      const btOpts = { ...(typeof opts.depth === 'number' ? { maxDepth: opts.depth } : {}), locals: opts.locals === true };
+      const maxDepth = typeof opts.depth === 'number' ? opts.depth : undefined;
+      const threads = await threadsOf(s, typeof opts.thread === 'number' ? opts.thread : undefined);
+      const runtime = scriptRuntimeOf(s.target);
+      if (runtime) {
+        const scripts = await scriptTraces(runtime, threads, maxDepth);
+        if (opts.json) json.push({ target: s.target.id, name: s.target.name, driver: s.target.driver, threads: scripts.map(scriptBacktraceJson) });
+        else ctx.stdout.write([...lines, ...scripts.flatMap((bt) => [...formatScriptBacktrace(bt), ''])].join('\n'));
+        continue;
+      }
+      const btOpts = { ...(maxDepth !== undefined ? { maxDepth } : {}), locals: opts.locals === true };
       const traces: Backtrace[] = [];
-      for (const th of await threadsOf(s, typeof opts.thread === 'number' ? opts.thread : undefined)) traces.push(await backtrace(s.walker, s.program, th, btOpts));
+      for (const th of threads) traces.push(await backtrace(s.walker, s.program, th, btOpts));
       if (opts.json) {
         json.push({ target: s.target.id, name: s.target.name, driver: s.target.driver, threads: await Promise.all(traces.map((bt) => backtraceJson(bt, fmt))) });
         continue;

@@ -14,6 +14,7 @@ export {
   ArrayType, FunctionType, PtrToMemberType, strip, sizeOf, isSigned,
 } from './model/types.js';
 export type { DwarfType, Member, Enumerator, ArrayDimension } from './model/types.js';
+export { StructLayout, LayoutError } from './model/struct-layout.js';
 export { FunctionSymbol, VariableSymbol, ParameterSymbol, LabelSymbol, InlinedInstance, CallSite, EnumeratorSymbol, Scope } from './model/symbols.js';
 export type { DwarfSymbol } from './model/symbols.js';
 export type { Location } from './model/dies.js';
