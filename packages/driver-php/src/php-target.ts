@@ -1,6 +1,7 @@
 import { PassiveTarget, ProgramSymbols, passiveCapabilities } from '@stackdb/core';
-import type { AddressSpace, LoadedModule, Region, RegisterSet, ScriptBacktrace, ScriptRuntime, Target, TargetSpec, Thread, ThreadInfo } from '@stackdb/core';
+import type { AddressSpace, LoadedModule, Probe, ProbeOptions, Region, RegisterSet, ScriptBacktrace, ScriptRuntime, Target, TargetSpec, Thread, ThreadInfo } from '@stackdb/core';
 import { PhpError } from './errors.js';
+import { phpFunctionProbe, type PhpCallHandler } from './function-probe.js';
 import { phpFrames } from './zend-stack.js';
 import { loadZendTypes } from './zend-types.js';
 import { ZendMemory } from './zend-values.js';
@@ -48,8 +49,23 @@ export class PhpTarget extends PassiveTarget implements ScriptRuntime {
     this.engine = { mem: new ZendMemory(this, types), executorGlobals: eg.start };
   }
 
-  async scriptBacktrace(thread: Thread, opts: { readonly maxDepth?: number } = {}): Promise<ScriptBacktrace> {
+  private get opened(): { mem: ZendMemory; executorGlobals: bigint } {
     if (!this.engine) throw new PhpError('the target is not open');
+    return this.engine;
+  }
+
+  /**
+   * Probes the calls of a PHP function (`name`, or `Class::method`): the
+   * handler runs at each call, the process paused, with the callee's frame.
+   * The probe lives on the process target, which must run for it to fire.
+   */
+  probeFunction(spec: string, handler: PhpCallHandler, opts: ProbeOptions = {}): Promise<Probe> {
+    const { mem, executorGlobals } = this.opened;
+    return phpFunctionProbe(this.base!, mem, executorGlobals, spec, handler, opts);
+  }
+
+  async scriptBacktrace(thread: Thread, opts: { readonly maxDepth?: number } = {}): Promise<ScriptBacktrace> {
+    const { mem, executorGlobals } = this.opened;
     let regs: RegisterSet | undefined;
     try {
       regs = await (await this.base!.thread(thread.tid)).registers();
@@ -57,7 +73,7 @@ export class PhpTarget extends PassiveTarget implements ScriptRuntime {
       regs = undefined;
     }
     try {
-      const { frames, more } = await phpFrames(this.engine.mem, this.engine.executorGlobals, regs, opts.maxDepth ?? 4096);
+      const { frames, more } = await phpFrames(mem, executorGlobals, regs, opts.maxDepth ?? 4096);
       return { thread, language: this.language, frames, end: more ? 'depth-limit' : 'bottom' };
     } catch (e) {
       return { thread, language: this.language, frames: [], end: 'error', error: (e as Error).message };

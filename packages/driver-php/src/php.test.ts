@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import type { PhpTarget } from './php-target.js';
 import { Registry, openTargets, parseCommandLine, scriptRuntimeOf, type ScriptBacktrace, type Target } from '@stackdb/core';
 import { repoRoot, systemTest, type Need } from '@stackdb/test-support';
 
@@ -17,6 +18,7 @@ const NEEDS: Need[] = [{ command: 'php', package: 'php8.2-cli' }, { command: 'ph
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WAITER = path.join(HERE, 'test-support/waiter.php');
 const BUSY = path.join(HERE, 'test-support/busy.php');
+const CALLER = path.join(HERE, 'test-support/caller.php');
 const BIN = path.join(repoRoot, 'packages/cli/bin/stackdb.js');
 const registry = Registry.discover([path.join(repoRoot, 'node_modules')]);
 
@@ -52,11 +54,11 @@ function startDetached(argv: readonly string[]): number {
   return pid;
 }
 
-async function withPhp<T>(pid: number, fn: (php: Target) => Promise<T>): Promise<T> {
+async function withPhp<T>(pid: number, fn: (php: Target, base: Target) => Promise<T>): Promise<T> {
   const argv = ['-p', String(pid), '--overlay', `${pid}:-t php`];
   const targets = await openTargets(parseCommandLine(argv, { drivers: registry.drivers }).targets, registry);
   try {
-    return await fn(targets[1]!);
+    return await fn(targets[1]!, targets[0]!);
   } finally {
     for (const x of [...targets].reverse()) await x.close();
   }
@@ -102,6 +104,35 @@ systemTest(test, 'a script busy in the VM: the innermost line is the one the VM 
     t.true(loop.includes(bt.frames[0]!.line!), `line ${bt.frames[0]!.line}`);
     t.deepEqual(bt.frames[0]!.args.map((a) => `${a.name}=${a.value.text}`), ['$n=7']);
   }
+});
+
+systemTest(test, 'probes on PHP functions fire once per call, with the callee\'s frame: untyped, typed, a default left out, a method, an internal function', NEEDS, async (t) => {
+  const pid = startDetached(['php', CALLER]);
+  await new Promise((r) => setTimeout(r, 300));
+  const calls = new Map<string, string[]>();
+  const WANT = 4;
+  await withPhp(pid, async (php, base) => {
+    for (const spec of ['plain', 'typed', 'with_default', 'Counter::tick', 'strrev']) {
+      calls.set(spec, []);
+      await (php as unknown as Pick<PhpTarget, 'probeFunction'>).probeFunction(spec, ({ frame }) => {
+        const seen = calls.get(spec)!;
+        const name = frame.class ? `${frame.class}${frame.callType}${frame.function}` : frame.function;
+        seen.push(`${name}(${frame.args.map((a) => `${a.name}=${a.value.text}`).join(', ')})${frame.internal ? '' : `:${frame.line}`}`);
+        return [...calls.values()].every((c) => c.length >= WANT) ? 'stop' : 'resume';
+      });
+    }
+    await base.monitor({ signal: AbortSignal.timeout(30_000) });
+  });
+  const first = Number(/\$i=(\d+)/.exec(calls.get('plain')![0]!)?.[1]);
+  const at = (text: string) => lineOf(CALLER, text);
+  const expect = (make: (i: number) => string) => Array.from({ length: WANT }, (_, k) => make(first + k));
+  t.deepEqual(calls.get('plain')!.slice(0, WANT), expect((i) => `plain($i=${i}, $label="p${i}"):${at('return strlen')}`));
+  t.deepEqual(calls.get('typed')!.slice(0, WANT), expect((i) => `typed($i=${i}, $label="t${i}"):${at('function typed')}`));
+  t.deepEqual(calls.get('with_default')!.slice(0, WANT), expect((i) => `with_default($i=${i}):${at('function with_default')}`));
+  t.deepEqual(calls.get('Counter::tick')!.slice(0, WANT), expect((i) => `Counter->tick($n=${i}):${at('public function tick')}`));
+  t.deepEqual(calls.get('strrev')!.slice(0, WANT), expect((i) => `strrev($string="r${i}")`));
+  t.is(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^TracerPid:\s*(\d+)/m)?.[1], '0', 'detached');
+  t.is(spawnSync('kill', ['-0', String(pid)]).status, 0, 'and still running');
 });
 
 function cli(args: readonly string[]) {
