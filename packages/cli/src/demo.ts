@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackdbError } from '@stackdb/core';
+import { placeOnce } from '@stackdb/dwdebug';
 
 const source = fileURLToPath(new URL('../demo/dummy.c', import.meta.url));
 
@@ -31,15 +32,4 @@ export function demoProgram(opts: { threads?: boolean } = {}): string {
     return out;
   }
   throw new StackdbError('ERR_DEMO_BUILD', 'the demo program needs a C compiler (gcc, cc or clang; or set CC)');
-}
-
-/** Moves `tmp` to `out` unless another run placed `out` first: a demo already running from it keeps its file. */
-function placeOnce(tmp: string, out: string): void {
-  try {
-    fs.linkSync(tmp, out);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
 }

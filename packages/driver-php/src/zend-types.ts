@@ -1,4 +1,4 @@
-import { Binfile, DebugFile, StructLayout, binfileDwarfSections, stackdbCacheDir } from '@stackdb/dwdebug';
+import { Binfile, DebugFile, StructLayout, binfileDwarfSections, placeOnce, stackdbCacheDir } from '@stackdb/dwdebug';
 import type { LoadedModule, ProgramSymbols } from '@stackdb/core';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -89,12 +89,6 @@ async function buildCompanion(headers: PhpHeaders): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   tool('cc', ['-g', '-O0', '-fno-eliminate-unused-debug-types', '-fPIC', '-shared', ...headers.includes.map((d) => `-I${d}`), COMPANION_SOURCE, '-o', tmp]);
-  try {
-    fs.linkSync(tmp, out);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  placeOnce(tmp, out);
   return out;
 }

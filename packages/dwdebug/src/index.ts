@@ -8,7 +8,7 @@ export * from './elf/notes.js';
 export * from './elf/debuglink.js';
 export * from './elf/relocate.js';
 export * from './elf/load.js';
-export { stackdbCacheDir } from './elf/section-cache.js';
+export { stackdbCacheDir, placeOnce } from './elf/section-cache.js';
 export * from './elf/minidebuginfo.js';
 export * from './loc/types.js';
 export * from './loc/index.js';

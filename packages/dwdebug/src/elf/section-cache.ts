@@ -25,6 +25,21 @@ export function stackdbCacheDir(): string | undefined {
   return process.env.STACKDB_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'stackdb');
 }
 
+/**
+ * Moves a finished build `tmp` to `out` unless another process placed `out`
+ * first (then `tmp` is dropped): a program already running from `out` keeps
+ * its file, where a rename would replace it under that program.
+ */
+export function placeOnce(tmp: string, out: string): void {
+  try {
+    fs.linkSync(tmp, out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /** The section cache directory, or undefined when caching is off. */
 export function sectionCacheDir(): string | undefined {
   const base = stackdbCacheDir();
