@@ -61,9 +61,13 @@ interface PhpHeaders {
   readonly buildId: string;
 }
 
+/** What to install when a tool is missing. */
+const PROVIDER: Record<string, string> = { cc: 'a C compiler (gcc)' };
+
 function tool(cmd: string, args: readonly string[], input?: string): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-  if (r.error) throw new PhpError(`cannot run ${cmd}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (install the PHP development package, e.g. php-dev)' : r.error.message}`);
+  const provider = PROVIDER[cmd] ?? 'the PHP development package (php-dev)';
+  if (r.error) throw new PhpError(`cannot run ${cmd}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `not found (install ${provider})` : r.error.message}`);
   if (r.status !== 0) throw new PhpError(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   return r.stdout;
 }
