@@ -1,5 +1,5 @@
 import { ProbeManager } from '@stackdb/core';
-import type { Probe, ProbeHandlerResult, ProbeHit, ProbeOptions, ScriptFrame, Target } from '@stackdb/core';
+import type { Probe, ProbeHit, ProbeOptions, ScriptCallHandler, Target } from '@stackdb/core';
 import { PhpError } from './errors.js';
 import { lookupFunction } from './zend-lookup.js';
 import { phpFrames } from './zend-stack.js';
@@ -8,14 +8,6 @@ import type { ZendMemory } from './zend-values.js';
 const ZEND_INTERNAL_FUNCTION = 1;
 const ZEND_USER_FUNCTION = 2;
 const ZEND_ACC_HAS_TYPE_HINTS = 1 << 8;
-
-/** A call of a probed PHP function: the machine's hit and the callee's PHP frame. */
-export interface PhpCall {
-  readonly hit: ProbeHit;
-  readonly frame: ScriptFrame;
-}
-
-export type PhpCallHandler = (call: PhpCall) => ProbeHandlerResult | Promise<ProbeHandlerResult>;
 
 /**
  * A probe on the calls of one PHP function, placed on the process target
@@ -26,7 +18,7 @@ export type PhpCallHandler = (call: PhpCall) => ProbeHandlerResult | Promise<Pro
  * the VM's opline register (r15) is the entry opline of a frame (r14) of this
  * function; the other functions' oplines sharing those handlers are passed by.
  */
-export async function phpFunctionProbe(base: Target, mem: ZendMemory, executorGlobals: bigint, spec: string, handler: PhpCallHandler, opts: ProbeOptions = {}): Promise<Probe> {
+export async function phpFunctionProbe(base: Target, mem: ZendMemory, executorGlobals: bigint, spec: string, handler: ScriptCallHandler, opts: ProbeOptions = {}): Promise<Probe> {
   const fnLayout = mem.types.of('zend_function');
   const fn = await lookupFunction(mem, executorGlobals, spec);
   const type = await mem.u8(fn + BigInt(fnLayout.offset('type')));

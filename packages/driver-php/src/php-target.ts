@@ -1,7 +1,7 @@
 import { PassiveTarget, ProgramSymbols, passiveCapabilities } from '@stackdb/core';
-import type { AddressSpace, LoadedModule, Probe, ProbeOptions, Region, RegisterSet, ScriptBacktrace, ScriptRuntime, Target, TargetSpec, Thread, ThreadInfo } from '@stackdb/core';
+import type { AddressSpace, LoadedModule, Probe, ProbeOptions, Region, RegisterSet, ScriptBacktrace, ScriptCallHandler, ScriptRuntime, Target, TargetSpec, Thread, ThreadInfo } from '@stackdb/core';
 import { PhpError } from './errors.js';
-import { phpFunctionProbe, type PhpCallHandler } from './function-probe.js';
+import { phpFunctionProbe } from './function-probe.js';
 import { phpFrames } from './zend-stack.js';
 import { loadZendTypes } from './zend-types.js';
 import { ZendMemory } from './zend-values.js';
@@ -54,12 +54,8 @@ export class PhpTarget extends PassiveTarget implements ScriptRuntime {
     return this.engine;
   }
 
-  /**
-   * Probes the calls of a PHP function (`name`, or `Class::method`): the
-   * handler runs at each call, the process paused, with the callee's frame.
-   * The probe lives on the process target, which must run for it to fire.
-   */
-  probeFunction(spec: string, handler: PhpCallHandler, opts: ProbeOptions = {}): Promise<Probe> {
+  /** Probes the calls of a PHP function (`name`, or `Class::method`); see {@link phpFunctionProbe}. */
+  probeFunction(spec: string, handler: ScriptCallHandler, opts: ProbeOptions = {}): Promise<Probe> {
     const { mem, executorGlobals } = this.opened;
     return phpFunctionProbe(this.base!, mem, executorGlobals, spec, handler, opts);
   }

@@ -154,6 +154,31 @@ systemTest(test, 'CLI: backtrace --overlay PID:-t php prints the PHP stack after
   t.deepEqual(php.threads[0]!.frames[2]!.args.map((a) => a.value), ['world', 4.5, null, true]);
 });
 
+systemTest(test, 'CLI: probetargets ID:FUNCTION on the php overlay prints each call with its arguments, as text and as JSON; an unknown function is one error line', NEEDS, async (t) => {
+  const pid = startDetached(['php', CALLER]);
+  await new Promise((r) => setTimeout(r, 300));
+  const base = ['-p', String(pid), '--overlay', `${pid}:-t php`];
+  const r = cli(['probetargets', ...base, '--count', '6', '2:plain', '2:Counter::tick', '2:strrev']);
+  t.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const i = Number(/\$i = (\d+)/.exec(lines[0]!)?.[1]);
+  t.deepEqual(lines, [i, i + 1].flatMap((n) => [
+    `[2] plain (PHP) (thread ${pid}) $i = ${n}, $label = "p${n}" (at ${CALLER}:${lineOf(CALLER, 'return strlen')})`,
+    `[2] Counter->tick (PHP) (thread ${pid}) $n = ${n} (at ${CALLER}:${lineOf(CALLER, 'public function tick')})`,
+    `[2] strrev (PHP) (thread ${pid}) $string = "r${n}"`,
+  ]));
+  t.regex(r.stderr, /Registered probe Counter::tick \(PHP function\) on php/);
+  const j = cli(['probetargets', '--json', ...base, '--count', '2', '2:typed']);
+  t.is(j.status, 0, j.stderr);
+  const calls = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; function: string; args: { name: string; value: unknown }[] });
+  t.deepEqual(calls.map((c) => [c.kind, c.function, c.args.map((a) => a.name)]), [['script-function', 'typed', ['$i', '$label']], ['script-function', 'typed', ['$i', '$label']]]);
+  t.is((calls[1]!.args[0]!.value as number) - (calls[0]!.args[0]!.value as number), 1);
+  const bad = cli(['probetargets', ...base, '2:no_such_function']);
+  t.not(bad.status, 0);
+  t.deepEqual(bad.stderr.trim().split('\n'), ['stackdb: cannot probe no_such_function: php: no PHP function no_such_function (is the script that declares it compiled yet?)']);
+  t.is(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^TracerPid:\s*(\d+)/m)?.[1], '0', 'detached');
+});
+
 systemTest(test, 'errors: a process that runs no PHP, a php-config that does not exist: one line, non-zero exit, the process left running', NEEDS, async (t) => {
   const sleeper = startDetached(['sleep', '60']);
   const r = cli(['backtrace', '-p', String(sleeper), '--overlay', `${sleeper}:-t php`]);

@@ -1,4 +1,4 @@
-import { UsageError, backtrace, formatBacktrace, formatScriptBacktrace, scriptRuntimeOf, valueToJson, type Backtrace, type FormatContext, type NamedValue, type ScriptBacktrace, type ScriptRuntime, type Thread } from '@stackdb/core';
+import { UsageError, backtrace, formatBacktrace, formatScriptBacktrace, scriptFrameJson, scriptRuntimeOf, valueToJson, type Backtrace, type FormatContext, type NamedValue, type ScriptBacktrace, type ScriptRuntime, type Thread } from '@stackdb/core';
 import { closeSession, openSession, runLaunched, type SessionTarget } from '../session.js';
 import type { ToolContext } from '../tool.js';
 
@@ -39,14 +39,7 @@ function scriptBacktraceJson(bt: ScriptBacktrace) {
     language: bt.language,
     end: bt.end,
     ...(bt.error ? { error: bt.error } : {}),
-    frames: bt.frames.map((f) => ({
-      index: f.index,
-      function: f.function,
-      ...(f.class !== undefined ? { class: f.class, callType: f.callType } : {}),
-      ...(f.file !== undefined ? { file: f.file, line: f.line ?? null } : {}),
-      internal: f.internal,
-      args: f.args.map((a) => ({ name: a.name, type: a.value.type, text: a.value.text, value: a.value.json })),
-    })),
+    frames: bt.frames.map(scriptFrameJson),
   };
 }
 

@@ -7,10 +7,15 @@ import {
   errorLine,
   formatValue,
   monitor,
+  scriptFrameJson,
+  scriptFrameName,
+  scriptRuntimeOf,
   valueToJson,
   type FormatContext,
   type NamedValue,
   type ProbeHit,
+  type ScriptCall,
+  type ScriptRuntime,
   type SymbolProbeOptions,
   type Target,
   type Value,
@@ -112,16 +117,40 @@ async function describeHit(s: SessionTarget, hit: ProbeHit, multi: boolean, json
   return `${head} ${await namedText(args, fmt)}`;
 }
 
+/** A call of a script function (a php overlay's probe) as text or as a JSON object. */
+function describeCall(s: SessionTarget, runtime: ScriptRuntime, spec: string, call: ScriptCall, multi: boolean, json: boolean): string {
+  const { frame, hit } = call;
+  if (json) return JSON.stringify({ target: s.target.id, probe: spec, kind: 'script-function', language: runtime.language, phase: hit.phase, thread: hit.thread.tid, ...scriptFrameJson(frame) });
+  const args = frame.args.map((a) => `${a.name} = ${a.value.text}`).join(', ');
+  const where = frame.file !== undefined ? ` (at ${frame.file}:${frame.line ?? '?'})` : '';
+  return `${multi ? `[${s.target.id}] ` : ''}${scriptFrameName(frame)} (${runtime.language}) (thread ${hit.thread.tid}) ${args}${where}`;
+}
+
+/** What a hit is told to: a machine probe's hit, or a script function's call. */
+interface HitSinks {
+  readonly onHit: (s: SessionTarget, hit: ProbeHit) => Promise<'stop' | undefined>;
+  readonly onCall: (s: SessionTarget, runtime: ScriptRuntime, spec: string, call: ScriptCall) => Promise<'stop' | undefined>;
+}
+
 /**
  * Resolves the specs, placing a probe for each. Specs naming objects not yet
  * loaded in a launched program (libraries) are retried once it reaches main.
  */
-async function placeAll(requests: readonly ProbeRequest[], tool: ToolContext['args']['tool'], onHit: (s: SessionTarget, hit: ProbeHit) => Promise<'stop' | undefined>, ctx: ToolContext): Promise<number> {
+async function placeAll(requests: readonly ProbeRequest[], tool: ToolContext['args']['tool'], { onHit, onCall }: HitSinks, ctx: ToolContext): Promise<number> {
   const opts = probeOptions(tool);
   const wantExit = tool.return === true;
   let placed = 0;
   const pending: ProbeRequest[] = [];
   const place = async (r: ProbeRequest, final: boolean) => {
+    const runtime = scriptRuntimeOf(r.target.target);
+    if (runtime) {
+      await runtime.probeFunction(r.spec, (call) => onCall(r.target, runtime, r.spec, call), opts.threads ? { threads: opts.threads } : {}).catch((err: unknown) => {
+        throw new UsageError(`cannot probe ${r.spec}: ${errorLine(err)}`);
+      });
+      placed++;
+      ctx.stderr.write(`Registered probe ${r.spec} (${runtime.language} function) on ${r.target.target.name}.\n`);
+      return;
+    }
     const probes = SymbolProbes.for(r.target.target, { program: r.target.program, walker: r.target.walker });
     try {
       const handlers = {
@@ -175,16 +204,22 @@ async function runProbes(ctx: ToolContext, session: readonly SessionTarget[], re
   const multi = session.length > 1;
   let hits = 0;
   const perTarget = new Map<Target, number>();
-  const onHit = async (s: SessionTarget, hit: ProbeHit): Promise<'stop' | undefined> => {
-    // A fork child's hits are described with its own target's symbols.
-    const owner = hit.target === s.target ? s : { ...s, target: hit.target, program: SymbolProbes.for(hit.target).program };
-    ctx.stdout.write((await describeHit(owner, hit, multi || hit.target !== s.target, json)) + '\n');
+  const counted = (line: string, target: Target): 'stop' | undefined => {
+    ctx.stdout.write(line + '\n');
     hits++;
-    perTarget.set(hit.target, (perTarget.get(hit.target) ?? 0) + 1);
+    perTarget.set(target, (perTarget.get(target) ?? 0) + 1);
     return limit !== undefined && hits >= limit ? 'stop' : undefined;
   };
+  const sinks: HitSinks = {
+    onHit: async (s, hit) => {
+      // A fork child's hits are described with its own target's symbols.
+      const owner = hit.target === s.target ? s : { ...s, target: hit.target, program: SymbolProbes.for(hit.target).program };
+      return counted(await describeHit(owner, hit, multi || hit.target !== s.target, json), hit.target);
+    },
+    onCall: (s, runtime, spec, call) => Promise.resolve(counted(describeCall(s, runtime, spec, call, multi, json), call.hit.target)),
+  };
   if (tool.followForks) for (const s of session) await s.target.followForks({ inheritProbes: true });
-  const placed = await placeAll(requests, tool, onHit, ctx);
+  const placed = await placeAll(requests, tool, sinks, ctx);
   if (!placed) throw new UsageError('no probe was placed');
   if (!json) ctx.stderr.write('Starting main debugging loop!\n');
   const targets: Target[] = session.map((s) => s.target).filter((t) => t.capabilities.execution);

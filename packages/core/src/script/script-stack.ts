@@ -1,3 +1,5 @@
+import type { Probe } from '../probe/probe.js';
+import type { ProbeHandlerResult, ProbeHit, ProbeOptions } from '../probe/types.js';
 import type { Target } from '../target/target.js';
 import type { Thread } from '../target/thread.js';
 
@@ -42,24 +44,56 @@ export interface ScriptBacktrace {
   readonly error?: string;
 }
 
+/** A call of a probed script function: the machine's hit and the callee's frame. */
+export interface ScriptCall {
+  readonly hit: ProbeHit;
+  readonly frame: ScriptFrame;
+}
+
+export type ScriptCallHandler = (call: ScriptCall) => ProbeHandlerResult | Promise<ProbeHandlerResult>;
+
 /**
  * What a language overlay (PHP) offers besides a target: the interpreter's
- * own stacks, which the machine's stack only shows as the interpreter's loop.
+ * own stacks, which the machine's stack only shows as the interpreter's loop,
+ * and probes on the calls of the program's functions.
  */
 export interface ScriptRuntime {
   readonly language: string;
   scriptBacktrace(thread: Thread, opts?: { readonly maxDepth?: number }): Promise<ScriptBacktrace>;
+  /**
+   * Probes the calls of a function of the program (`name`, `Class::method`):
+   * the handler runs at each call, the process paused. The probe lives on the
+   * process target below, which must run for it to fire.
+   */
+  probeFunction(spec: string, handler: ScriptCallHandler, opts?: ProbeOptions): Promise<Probe>;
 }
 
 /** The script runtime a target is, if it is one. */
 export function scriptRuntimeOf(target: Target): ScriptRuntime | undefined {
   const t = target as Partial<ScriptRuntime>;
-  return typeof t.scriptBacktrace === 'function' && typeof t.language === 'string' ? (target as unknown as ScriptRuntime) : undefined;
+  return typeof t.scriptBacktrace === 'function' && typeof t.probeFunction === 'function' && typeof t.language === 'string' ? (target as unknown as ScriptRuntime) : undefined;
+}
+
+/** A frame's qualified name: `Greeter->greet`, `Greeter::relay`, `usleep`. */
+export function scriptFrameName(f: ScriptFrame): string {
+  return f.class ? `${f.class}${f.callType ?? '::'}${f.function}` : f.function;
+}
+
+/** A frame for JSON output. */
+export function scriptFrameJson(f: ScriptFrame) {
+  return {
+    index: f.index,
+    function: f.function,
+    ...(f.class !== undefined ? { class: f.class, callType: f.callType } : {}),
+    ...(f.file !== undefined ? { file: f.file, line: f.line ?? null } : {}),
+    internal: f.internal,
+    args: f.args.map((a) => ({ name: a.name, type: a.value.type, text: a.value.text, value: a.value.json })),
+  };
 }
 
 /** One frame as a line: `#1  Greeter->greet($who="world", $n=3) at /srv/app.php:12`. */
 export function formatScriptFrame(f: ScriptFrame): string {
-  const name = f.class ? `${f.class}${f.callType ?? '::'}${f.function}` : f.function;
+  const name = scriptFrameName(f);
   const args = f.args.map((a) => `${a.name}=${a.value.text}`).join(', ');
   const where = f.file !== undefined ? ` at ${f.file}:${f.line ?? '?'}` : f.internal ? ' [internal function]' : '';
   return `${`#${f.index}`.padEnd(3)} ${name}(${args})${where}`;
