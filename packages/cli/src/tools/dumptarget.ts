@@ -185,7 +185,8 @@ async function placeAll(requests: readonly ProbeRequest[], tool: ToolContext['ar
   return placed;
 }
 
-async function runToMain(s: SessionTarget): Promise<void> {
+/** Runs a launched program to main, by when its libraries are loaded. */
+export async function runToMain(s: SessionTarget): Promise<void> {
   const addresses = await resolveCode(s.program, 'main');
   const probes = ProbeManager.for(s.target);
   const p = await probes.breakpoints(addresses, { pre: () => 'stop' }, { name: 'main' });

@@ -109,4 +109,19 @@ export const TOOLS: readonly ToolDescriptor[] = [
     ],
     load: () => import('./syscall.js'),
   },
+  {
+    name: 'rop_checkret',
+    summary: 'Check that every return of the given functions goes back to a call site (a ROP detector)',
+    usage: '[options] [target options] FUNCTION ... [-- PROGRAM ARGS...]',
+    description: 'Disassembles each FUNCTION, probes its return instructions, and at each return checks that the\naddress it returns to follows a call instruction. Prints each violation (every return with --all);\nexits 1 when there was any.',
+    targets: true,
+    options: [
+      JSON_OPTION,
+      { long: 'all', help: 'Print every return checked, not only violations' },
+      { long: 'stop', help: 'Stop at the first violation (and detach, or kill with --kill)' },
+      { long: 'count', arg: 'N', type: 'uint', help: 'Stop after N returns checked' },
+      ...DEMO_OPTIONS,
+    ],
+    load: () => import('./rop-checkret.js'),
+  },
 ];
