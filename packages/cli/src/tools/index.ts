@@ -22,6 +22,15 @@ const PROBE_OPTIONS = [
   ...DEMO_OPTIONS,
 ];
 
+/** Options of rop_checkret and cfi_check. */
+const RETURN_CHECK_OPTIONS = [
+  JSON_OPTION,
+  { long: 'all', help: 'Print every return checked, not only violations' },
+  { long: 'stop', help: 'Stop at the first violation (and detach, or kill with --kill)' },
+  { long: 'count', arg: 'N', type: 'uint' as const, help: 'Stop after N returns checked' },
+  ...DEMO_OPTIONS,
+];
+
 /** The tools, in the order `stackdb --help` lists them. */
 export const TOOLS: readonly ToolDescriptor[] = [
   {
@@ -115,13 +124,16 @@ export const TOOLS: readonly ToolDescriptor[] = [
     usage: '[options] [target options] FUNCTION ... [-- PROGRAM ARGS...]',
     description: 'Disassembles each FUNCTION, probes its return instructions, and at each return checks that the\naddress it returns to follows a call instruction. Prints each violation (every return with --all);\nexits 1 when there was any.',
     targets: true,
-    options: [
-      JSON_OPTION,
-      { long: 'all', help: 'Print every return checked, not only violations' },
-      { long: 'stop', help: 'Stop at the first violation (and detach, or kill with --kill)' },
-      { long: 'count', arg: 'N', type: 'uint', help: 'Stop after N returns checked' },
-      ...DEMO_OPTIONS,
-    ],
+    options: RETURN_CHECK_OPTIONS,
     load: () => import('./rop-checkret.js'),
+  },
+  {
+    name: 'cfi_check',
+    summary: 'Check every return of the given functions against the address their call pushed (a shadow stack)',
+    usage: '[options] [target options] FUNCTION ... [-- PROGRAM ARGS...]',
+    description: 'Probes the entry and the return instructions of each FUNCTION: at entry the return address is\nremembered per thread, at each return it must be the one about to be used. Prints each violation\n(every return with --all); frames left by longjmp are dropped; exits 1 when there was a violation.',
+    targets: true,
+    options: RETURN_CHECK_OPTIONS,
+    load: () => import('./cfi-check.js'),
   },
 ];
