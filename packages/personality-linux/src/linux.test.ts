@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ProgramSymbols, Registry, backtrace, openTargets, parseCommandLine, standardWalker, type OsModel, type Target, type Thread, type Walker } from '@stackdb/core';
+import { ProgramSymbols, Registry, backtrace, openTargets, parseCommandLine, standardWalker, type OsModel, type OsTask, type Target, type Thread, type Walker } from '@stackdb/core';
 import { DRGN_PYTHON, drgnNeed, repoRoot, run, systemTest, type Need } from '@stackdb/test-support';
 import { sharedVm, vmNeeds, type Vm } from '@stackdb/test-vm';
 
@@ -56,18 +56,13 @@ async function guestTasks(vm: Vm): Promise<GuestTask[]> {
 systemTest(test, 'live: tasks, a process’s VMAs and user registers, and the module list agree with the guest’s /proc', NEEDS, async (t) => {
   const vm = await getVm();
   const looperPid = vm.pids.looper!;
-  const guest = (await guestTasks(vm)).filter((g) => g.comm !== 'cat');
+  const before = await guestTasks(vm);
   const maps = (await vm.console.run(`cat /proc/${looperPid}/maps`)).trim().split('\n');
   const procModules = (await vm.console.run('cat /proc/modules')).trim().split('\n').filter(Boolean);
   const { target, os } = await open(liveArgs(vm));
+  let tasks: OsTask[];
   try {
-    const tasks = await os.tasks();
-    for (const g of guest) {
-      const ours = tasks.find((x) => x.tid === g.tid);
-      // /proc shows a kernel thread's full name and a worker's workqueue after its comm.
-      const comm = ours?.kernelThread && g.comm.startsWith(ours.name) ? ours.name : g.comm;
-      t.deepEqual(ours && { tid: ours.tid, pid: ours.pid, comm: ours.name }, { tid: g.tid, pid: g.pid, comm }, `task ${g.tid}`);
-    }
+    tasks = await os.tasks();
     const idle = tasks.filter((x) => x.tid === 0).map((x) => x.name);
     t.true(idle.includes('swapper/0') && idle.every((n) => /^swapper\/\d+$/.test(n)), idle.join(' '));
     t.is(tasks.filter((x) => x.runningOn !== undefined).length, 2, 'one running task per CPU');
@@ -108,6 +103,16 @@ systemTest(test, 'live: tasks, a process’s VMAs and user registers, and the mo
     }).sort());
   } finally {
     await target.close();
+  }
+  // Tasks the guest listed before and after the personality read its own list were there when it read it.
+  const after = await guestTasks(vm);
+  const lasting = before.filter((g) => after.some((a) => a.tid === g.tid && a.comm === g.comm));
+  t.true(lasting.length > 40, `${lasting.length} lasting tasks`);
+  for (const g of lasting) {
+    const ours = tasks.find((x) => x.tid === g.tid);
+    // /proc shows a kernel thread's full name and a worker's workqueue after its comm.
+    const comm = ours?.kernelThread && g.comm.startsWith(ours.name) ? ours.name : g.comm;
+    t.deepEqual(ours && { tid: ours.tid, pid: ours.pid, comm: ours.name }, { tid: g.tid, pid: g.pid, comm }, `task ${g.tid}`);
   }
 }, { serial: true });
 

@@ -61,7 +61,8 @@ function compact(text: string): string {
   return m ? m[1]! : text;
 }
 
-async function valueText(v: Value, fmt: FormatContext): Promise<string> {
+/** A value as dumptarget prints it: a char pointer as its string. */
+export async function valueText(v: Value, fmt: FormatContext): Promise<string> {
   return compact(await formatValue(v, fmt, { maxString: 200 }));
 }
 

@@ -136,4 +136,16 @@ export const TOOLS: readonly ToolDescriptor[] = [
     options: RETURN_CHECK_OPTIONS,
     load: () => import('./cfi-check.js'),
   },
+  {
+    name: 'spf',
+    summary: 'Symbol Probing Filter: probe symbols and run actions when a filter matches (config file or arguments)',
+    usage: '[options] [target options] [-C CONFIG] [\'SYMBOL [id(..)] [when(pre|post)] [vfilter(..)] [print()] ...\' ...] [-- PROGRAM ARGS...]',
+    description: 'Each filter (a ProbeFilter line of CONFIG, or an argument) probes SYMBOL; at each hit the enabled\nfilters whose stage, vfilter (NAME=/REGEX/ on arguments, __RETURN__) and tfilter (tid, ptid, name, ...)\nmatch run their actions: print(), bt(), report(...), enable/disable/remove(ID), abort(CODE), exit(CODE).\nSIGHUP or SIGUSR2 reads CONFIG again.',
+    targets: true,
+    options: [
+      { long: 'config', short: 'C', arg: 'FILE', type: 'path', help: 'Read ProbeFilter lines from FILE' },
+      ...DEMO_OPTIONS,
+    ],
+    load: () => import('./spf/spf.js'),
+  },
 ];

@@ -10,7 +10,8 @@ import type { Target } from '../target/target.js';
  */
 
 const targets = new Set<Target>();
-const interruptListeners = new Set<() => void>();
+/** Signals a program takes for itself for a while (SIGINT while monitoring; spf's SIGHUP): listeners instead of death. */
+const signalListeners = new Map<NodeJS.Signals, Set<() => void>>();
 let installed = false;
 let dying = false;
 
@@ -29,17 +30,36 @@ export function registeredTargets(): Target[] {
 }
 
 /**
- * Makes SIGINT non-fatal while `fn` runs: SIGINT calls `onInterrupt` instead of
- * ending the program (how `monitor` returns control to the program).
+ * Makes a signal non-fatal while `fn` runs: it calls `listener` instead of
+ * ending the program (SIGINT: how `monitor` returns control to the program;
+ * SIGHUP: how spf is told to read its configuration again).
  */
-export async function withInterrupt<T>(onInterrupt: () => void, fn: () => Promise<T>): Promise<T> {
+export async function withSignal<T>(signal: NodeJS.Signals, listener: () => void, fn: () => Promise<T>): Promise<T> {
   installHandlers();
-  interruptListeners.add(onInterrupt);
+  let listeners = signalListeners.get(signal);
+  if (!listeners) {
+    signalListeners.set(signal, (listeners = new Set()));
+    if (!(signal in SIGNAL_EXIT)) process.on(signal, () => dispatch(signal));
+  }
+  listeners.add(listener);
   try {
     return await fn();
   } finally {
-    interruptListeners.delete(onInterrupt);
+    listeners.delete(listener);
   }
+}
+
+/** SIGINT calls `onInterrupt` instead of ending the program while `fn` runs. */
+export function withInterrupt<T>(onInterrupt: () => void, fn: () => Promise<T>): Promise<T> {
+  return withSignal('SIGINT', onInterrupt, fn);
+}
+
+/** Calls the listeners a program gave for a signal; false when there are none (or the program is dying). */
+function dispatch(signal: NodeJS.Signals): boolean {
+  const listeners = signalListeners.get(signal);
+  if (!listeners?.size || dying) return false;
+  for (const l of listeners) l();
+  return true;
 }
 
 /** Pauses, removes traps and detaches every registered target. */
@@ -80,11 +100,7 @@ function installHandlers(): void {
   installed = true;
   for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) {
     process.on(sig, () => {
-      if (sig === 'SIGINT' && interruptListeners.size && !dying) {
-        for (const l of interruptListeners) l();
-        return;
-      }
-      void die(SIGNAL_EXIT[sig]!);
+      if (!dispatch(sig)) void die(SIGNAL_EXIT[sig]!);
     });
   }
   process.on('uncaughtException', (err) => void die(1, `stackdb: ${errorLine(err)}`));
