@@ -44,7 +44,7 @@ test('config errors name the line and what is wrong', (t) => {
   t.like(parseFilter('add', 'argument 1'), { symbol: 'add', actions: [{ kind: 'print' }] });
 });
 
-systemTest(test, 'spf on a launched program: print() at entry and return, vfilter on an argument and on __RETURN__, report(), disable(ID), exit(CODE)', NEEDS, (t) => {
+systemTest(test, 'spf on a launched program: print() at entry and return, vfilter on an argument and on __RETURN__, report(), disable(ID), remove(ID), exit(CODE)', NEEDS, (t) => {
   const probed = probeFixture('probed');
   const dir = tmpDir();
   const conf = path.join(dir, 'spf.conf');
@@ -66,6 +66,9 @@ systemTest(test, 'spf on a launched program: print() at entry and return, vfilte
   ], 'describe(item, 2) is not printed: the report disabled its filter first');
   const exit = stackdb(['spf', 'add vfilter(a=/^2$/) exit(7)', '--', probed, 'calls', '4']);
   t.is(exit.status, 7, exit.stderr);
+  const once = stackdb(['spf', 'add id(a) print() remove(a)', 'describe print()', '--', probed, 'calls', '3']);
+  t.is(once.status, 0, once.stderr);
+  t.deepEqual(once.stdout.split('\n').filter((l) => /^(add|describe) \(/.test(l)), ['add (a = 0,b = 0)', 'describe (what = item,n = 0)', 'describe (what = item,n = 1)', 'describe (what = item,n = 2)'], 'remove(a) removed add\'s only filter, and its probe');
 });
 
 systemTest(test, 'spf abort(CODE) returns from the function at once with CODE; its when(post) filter sees that value', NEEDS, (t) => {
