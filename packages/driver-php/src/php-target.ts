@@ -24,6 +24,8 @@ export class PhpTarget extends PassiveTarget implements ScriptRuntime {
   constructor(base: Target, _thread: Thread, spec: TargetSpec) {
     super({ id: spec.id, driver: DRIVER_NAME, arch: base.arch, capabilities: passiveCapabilities({ readOnly: true, physicalMemory: false }), spec, base });
     this.phpConfig = typeof spec.options.phpConfig === 'string' ? spec.options.phpConfig : 'php-config';
+    // The process's stops are the program's: what was read at one stop is stale at the next.
+    base.on('state-change', () => this.invalidate());
   }
 
   get name(): string {
