@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,11 +18,42 @@ export interface GuestProgram {
   readonly args?: readonly string[];
   /** Whether init starts it in the background (default true). Its stdout goes to `/run/NAME.log`. */
   readonly start?: boolean;
+  /** It is at its host path in the guest, not at `/opt/NAME` (so debuggers find it without `-R`). */
+  readonly atHostPath?: boolean;
+  /** A dynamic program: its shared libraries and ELF interpreter (as `ldd` names them) go to the same paths in the guest. */
+  readonly libraries?: boolean;
+  /** More host files it needs (a script), put at the same paths in the guest. */
+  readonly files?: readonly string[];
 }
 
 /** The guest path of a program. */
 export function guestPath(p: GuestProgram): string {
-  return `/opt/${p.name}`;
+  return p.atHostPath ? p.hostPath : `/opt/${p.name}`;
+}
+
+/** The shared libraries and interpreter of a dynamic program, as `ldd` resolves them on this host. */
+function sharedLibraries(file: string): string[] {
+  const r = spawnSync('ldd', [file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ldd ${file} failed: ${r.stderr.trim()}`);
+  return [...r.stdout.matchAll(/(?:=> )?(\/\S+) \(0x/g)].map((m) => m[1]!);
+}
+
+/** Files entries at their own paths, with the directories above them that the image does not have yet. */
+function hostFiles(paths: readonly string[], dirs: Set<string>): CpioEntry[] {
+  const out: CpioEntry[] = [];
+  for (const file of new Set(paths)) {
+    const rel = file.replace(/^\/+/, '');
+    const parts = rel.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        out.push({ type: 'dir', path: dir });
+      }
+    }
+    out.push({ type: 'file', path: rel, data: fs.readFileSync(file), mode: 0o755 });
+  }
+  return out;
 }
 
 /** Where initramfs images and their inputs are cached (gitignored). */
@@ -100,14 +132,18 @@ export function buildInitramfs(kernel: KernelInfo, programs: readonly GuestProgr
     names.add(p.name);
   }
   const modules = guestModules.filter((m) => fs.existsSync(path.join(kernel.modulesDir, 'kernel', `${m}.ko`)));
+  const baseDirs = ['bin', 'sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'opt', 'etc', 'root', 'lib', 'lib/modules'];
+  const dirs = new Set(baseDirs);
+  const atOwnPath = programs.flatMap((p) => [...(p.atHostPath ? [p.hostPath] : []), ...(p.libraries ? sharedLibraries(p.hostPath) : []), ...(p.files ?? [])]);
   const entries: CpioEntry[] = [
-    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'opt', 'etc', 'root', 'lib', 'lib/modules'].map((d): CpioEntry => ({ type: 'dir', path: d })),
+    ...baseDirs.map((d): CpioEntry => ({ type: 'dir', path: d })),
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { type: 'file', path: 'bin/busybox', data: fs.readFileSync(busybox), mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
     { type: 'file', path: 'init', data: new TextEncoder().encode(initScript(programs, modules)), mode: 0o755 },
     { type: 'file', path: 'etc/hostname', data: new TextEncoder().encode('stackdb-vm\n') },
-    ...programs.map((p): CpioEntry => ({ type: 'file', path: guestPath(p), data: fs.readFileSync(p.hostPath), mode: 0o755 })),
+    ...programs.filter((p) => !p.atHostPath).map((p): CpioEntry => ({ type: 'file', path: guestPath(p).slice(1), data: fs.readFileSync(p.hostPath), mode: 0o755 })),
+    ...hostFiles(atOwnPath, dirs),
     ...modules.map((m): CpioEntry => ({ type: 'file', path: `lib/modules/${path.basename(m)}.ko`, data: fs.readFileSync(path.join(kernel.modulesDir, 'kernel', `${m}.ko`)) })),
   ];
   const cpio = writeCpio(entries);

@@ -17,11 +17,23 @@ export async function findThread(base: Target, which: string): Promise<Thread> {
 
 /**
  * Creates and opens the targets of parsed specs, bases first, then their
- * overlays, each registered for cleanup. On any failure the targets already
+ * overlays (and the overlays on those), each registered for cleanup. On any failure the targets already
  * opened are closed before the error is rethrown: nothing stays half-configured.
  */
 export async function openTargets(specs: readonly TargetSpec[], registry: Registry): Promise<Target[]> {
   const opened: Target[] = [];
+  const openOverlays = async (t: Target, overlays: readonly TargetSpec[]): Promise<void> => {
+    for (const o of overlays) {
+      const od = await registry.loadOverlayDriver(o.driver);
+      const thread = await findThread(t, o.on!.thread);
+      const ot = await od.createOverlay(t, thread, o, { registry });
+      registerForCleanup(ot);
+      opened.push(ot);
+      t.overlays.push(ot);
+      await ot.open();
+      await openOverlays(ot, o.overlays);
+    }
+  };
   try {
     for (const spec of specs) {
       const drv = await registry.loadBaseDriver(spec.driver);
@@ -30,15 +42,7 @@ export async function openTargets(specs: readonly TargetSpec[], registry: Regist
       opened.push(t);
       await t.open();
       await attachPersonality(t, registry);
-      for (const o of spec.overlays) {
-        const od = await registry.loadOverlayDriver(o.driver);
-        const thread = await findThread(t, o.on!.thread);
-        const ot = await od.createOverlay(t, thread, o, { registry });
-        registerForCleanup(ot);
-        opened.push(ot);
-        t.overlays.push(ot);
-        await ot.open();
-      }
+      await openOverlays(t, spec.overlays);
     }
     return opened;
   } catch (err) {

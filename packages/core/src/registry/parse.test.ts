@@ -152,6 +152,14 @@ test('nested --base and --overlay build a tree of specs with ids', (t) => {
   t.deepEqual(r.targets[1]!.overlays.map((o) => [o.id, o.on]), [[40, { baseId: 20, thread: 'php' }]]);
 });
 
+test('an overlay sits on an overlay named before it (php on an os-process)', (t) => {
+  const r = parse(['-p', '1', '--overlay', '103:-t os-process', '--overlay', '2:103:-t php']);
+  const proc = r.targets[0]!.overlays[0]!;
+  t.deepEqual([proc.id, proc.driver, proc.on], [2, 'os-process', { baseId: 1, thread: '103' }]);
+  t.deepEqual(proc.overlays.map((o) => [o.id, o.driver, o.on]), [[3, 'php', { baseId: 2, thread: '103' }]]);
+  usageError(t, ['-p', '1', '--overlay', '3:103:-t php', '--overlay', '103:-t os-process'], "--overlay '3:103:-t php': no target has id 3 (a target an overlay sits on is named before it)");
+});
+
 test('the primary target comes first and overlays default to it', (t) => {
   const r = parse(['-p', '100', '--base', '--gdb-port 1 -i 7', '--overlay', '1234:-t php']);
   t.deepEqual(r.targets.map((b) => [b.id, b.driver]), [[1, 'ptrace'], [7, 'gdb']]);
@@ -162,7 +170,7 @@ test('nested specs report errors with their context', (t) => {
   usageError(t, ['--base', '-m vm1 --gdb-port 3'], "--base '-m vm1 --gdb-port 3': --gdb-port is an option of the gdb driver, but the xen driver was selected by -m");
   usageError(t, ['--base', '-t xen -m a -i 3', '--base', '-t xen -m b -i 3'], '-i 3: two targets have this id');
   usageError(t, ['--overlay', 'bash:-t os-process'], '--overlay needs a base target: give target options or --base');
-  usageError(t, ['-p', '1', '--overlay', '9:bash:-t os-process'], "--overlay '9:bash:-t os-process': no base target has id 9");
+  usageError(t, ['-p', '1', '--overlay', '9:bash:-t os-process'], "--overlay '9:bash:-t os-process': no target has id 9 (a target an overlay sits on is named before it)");
   usageError(t, ['-p', '1', '--overlay', 'bash:-t gdb --gdb-port 1'], 'the gdb driver is a base driver, not an overlay driver');
   usageError(t, ['--base', '-t xen -m a --base x'], "--base '-t xen -m a --base x': unknown option --base");
   usageError(t, ['--base', '-p 1 stray'], "--base '-p 1 stray': unexpected argument 'stray'");

@@ -103,11 +103,15 @@ export function parseCommandLine(argv: readonly string[], opts: ParseOptions): P
     return next;
   };
   const bases: TargetSpec[] = drafts.map((d) => ({ ...d.spec, id: takeId(d), overlays: [] }));
+  // An overlay may sit on a base or on an overlay named before it (php on an os-process).
+  const byId = new Map(bases.map((b) => [b.id, b]));
   for (const o of overlayDrafts) {
     const baseId = o.baseId ?? bases[0]!.id;
-    const base = bases.find((b) => b.id === baseId);
-    if (!base) throw new UsageError(`--overlay '${o.text}': no base target has id ${baseId}`);
-    base.overlays.push({ ...o.draft.spec, id: takeId(o.draft), on: { baseId, thread: o.thread }, overlays: [] });
+    const base = byId.get(baseId);
+    if (!base) throw new UsageError(`--overlay '${o.text}': no target has id ${baseId} (a target an overlay sits on is named before it)`);
+    const spec: TargetSpec = { ...o.draft.spec, id: takeId(o.draft), on: { baseId, thread: o.thread }, overlays: [] };
+    base.overlays.push(spec);
+    byId.set(spec.id, spec);
   }
   return { help: false, tool: top.tool, positionals: top.positionals, targets: bases, logging };
 }
