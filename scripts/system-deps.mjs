@@ -10,7 +10,7 @@ export const packages = [
   'gcc', 'g++', 'make', 'python3', 'binutils', 'procps', 'file',
   'gdb', 'gdbserver', 'elfutils', 'valgrind', 'libc6-dbg', 'clang', 'dwz', 'zstd', 'xz-utils',
   'busybox-static', 'cpio', 'qemu-system-x86', 'linux-image-amd64', 'linux-image-amd64-dbg',
-  'php8.2-cli', 'php8.2-dev', 'python3-drgn', 'hyperfine', 'strace', 'seabios',
+  'php8.2-cli', 'php8.2-dev', 'libxen-dev', 'python3-drgn', 'hyperfine', 'strace', 'seabios',
 ];
 
 function missing() {

@@ -55,3 +55,4 @@ export * from './syscalls/decode.js';
 export { SYSCALL_TABLE, ERRNO_TABLE } from './syscalls/table.generated.js';
 export * from './target/monitor-group.js';
 export * from './script/script-stack.js';
+export * from './target/images.js';

@@ -14,6 +14,9 @@ import {
   VIRTUAL_SPACE,
   X86_64,
   getLogger,
+  imageModule,
+  imageRegions,
+  readImage,
   modulesFromRegions,
   type Addr,
   type AddressSpace,
@@ -28,7 +31,7 @@ import {
   type ThreadInfo,
 } from '@stackdb/core';
 import type { StubHelper } from './helper.js';
-import { imageModule, imageRegions, placeImages, readImage } from './images.js';
+import { placeImages } from './images.js';
 import { MachineMemory } from './machine-memory.js';
 import { PointType, type RspClient, type ResumeAction } from './rsp/client.js';
 import { RSP_ERROR, StubError, UnsupportedPacketError } from './rsp/errors.js';
