@@ -183,44 +183,40 @@ Napi::Value VcpuRegisters(const Napi::CallbackInfo &info) {
   return o;
 }
 
-/** readFrame(session, domid, frame, dest, offset): copies bytes of one guest frame (a gfn, or a PV guest's mfn). */
-Napi::Value ReadFrame(const Napi::CallbackInfo &info) {
+/**
+ * Maps one guest frame (a gfn, or a PV guest's mfn) with `prot` and copies
+ * between it, at `offset`, and the Uint8Array argument 3: into the array for
+ * a read, into the frame for a write.
+ */
+Napi::Value CopyFrame(const Napi::CallbackInfo &info, int prot, const char *what) {
   Napi::Env env = info.Env();
   Session *s = SessionOf(info);
   uint32_t domid = U32(info, 1);
   xen_pfn_t frame = static_cast<xen_pfn_t>(info[2].As<Napi::Number>().Int64Value());
-  Napi::Uint8Array dest = info[3].As<Napi::Uint8Array>();
+  Napi::Uint8Array bytes = info[3].As<Napi::Uint8Array>();
   size_t offset = info[4].As<Napi::Number>().Uint32Value();
-  if (offset + dest.ByteLength() > PAGE_SIZE_BYTES) {
-    Napi::RangeError::New(env, "readFrame: the bytes must lie in one frame").ThrowAsJavaScriptException();
+  if (offset + bytes.ByteLength() > PAGE_SIZE_BYTES) {
+    Napi::RangeError::New(env, std::string(what) + ": the bytes must lie in one frame").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int err = 0;
-  void *page = xenforeignmemory_map(s->fmem, domid, PROT_READ, 1, &frame, &err);
+  void *page = xenforeignmemory_map(s->fmem, domid, prot, 1, &frame, &err);
   if (!page || err) return Fail(env, "xenforeignmemory_map", err ? (err < 0 ? -err : err) : errno);
-  std::memcpy(dest.Data(), static_cast<uint8_t *>(page) + offset, dest.ByteLength());
+  uint8_t *at = static_cast<uint8_t *>(page) + offset;
+  if (prot & PROT_WRITE) std::memcpy(at, bytes.Data(), bytes.ByteLength());
+  else std::memcpy(bytes.Data(), at, bytes.ByteLength());
   xenforeignmemory_unmap(s->fmem, page, 1);
   return env.Undefined();
 }
 
+/** readFrame(session, domid, frame, dest, offset): copies bytes of one guest frame. */
+Napi::Value ReadFrame(const Napi::CallbackInfo &info) {
+  return CopyFrame(info, PROT_READ, "readFrame");
+}
+
 /** writeFrame(session, domid, frame, src, offset): writes bytes into one guest frame. */
 Napi::Value WriteFrame(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  Session *s = SessionOf(info);
-  uint32_t domid = U32(info, 1);
-  xen_pfn_t frame = static_cast<xen_pfn_t>(info[2].As<Napi::Number>().Int64Value());
-  Napi::Uint8Array src = info[3].As<Napi::Uint8Array>();
-  size_t offset = info[4].As<Napi::Number>().Uint32Value();
-  if (offset + src.ByteLength() > PAGE_SIZE_BYTES) {
-    Napi::RangeError::New(env, "writeFrame: the bytes must lie in one frame").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int err = 0;
-  void *page = xenforeignmemory_map(s->fmem, domid, PROT_READ | PROT_WRITE, 1, &frame, &err);
-  if (!page || err) return Fail(env, "xenforeignmemory_map", err ? (err < 0 ? -err : err) : errno);
-  std::memcpy(static_cast<uint8_t *>(page) + offset, src.Data(), src.ByteLength());
-  xenforeignmemory_unmap(s->fmem, page, 1);
-  return env.Undefined();
+  return CopyFrame(info, PROT_READ | PROT_WRITE, "writeFrame");
 }
 
 /** setDebugging(session, domid, on): whether the guest's debug traps go to the debugger. */
