@@ -41,7 +41,8 @@ systemTest(test, 'a test process killed by SIGKILL does not leave its VM behind 
     }
   }
   t.true(gone, 'QEMU is gone');
-  for (let i = 0; i < 50 && fs.existsSync(facts.dir); i++) await new Promise((r) => setTimeout(r, 100));
+  // The watchdog removes the RAM file, then the directory, once QEMU is gone.
+  for (let i = 0; i < 50 && (fs.existsSync(facts.dir) || fs.existsSync(facts.ramFile)); i++) await new Promise((r) => setTimeout(r, 100));
   t.false(fs.existsSync(facts.ramFile));
   t.false(fs.existsSync(facts.dir));
 });

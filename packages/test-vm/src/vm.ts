@@ -118,7 +118,7 @@ if grep -q qemu-system "/proc/$qemu/cmdline" 2>/dev/null; then
   while kill -0 "$qemu" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i+1)); done
   grep -q qemu-system "/proc/$qemu/cmdline" 2>/dev/null && kill -KILL "$qemu"
 fi
-rm -rf "$dir" "$ram"
+rm -rf "$ram" "$dir"
 `;
 
 async function freePort(): Promise<number> {
