@@ -91,7 +91,7 @@ systemTest(test, 'the PHP stack of a sleeping script agrees with its own debug_b
   }
   t.like(user.at(-1), { function: '{main}', internal: false });
   t.is(user.length, trace.length + 1);
-  t.deepEqual(user.map((f) => f.args.map((a) => a.name).join(',')), ['$who,$greeter', '$who,$ratio,$nothing,$flag', '$who,$times,$extra', '']);
+  t.deepEqual(user.map((f) => f.args.map((a) => a.name).join(',')), ['$who,$greeter,$list', '$who,$ratio,$nothing,$flag', '$who,$times,$extra', '']);
 });
 
 systemTest(test, 'a script busy in the VM: the innermost line is the one the VM runs, not the one its frame saved', NEEDS, async (t) => {
@@ -144,9 +144,9 @@ systemTest(test, 'CLI: backtrace --overlay PID:-t php prints the PHP stack after
   const r = cli(['backtrace', '-p', String(pid), '--overlay', `${pid}:-t php`]);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /in execute_ex \(\)/);
-  t.true(r.stdout.includes(`thread ${pid} (php), PHP stack:\n#0  usleep($microseconds=20000) [internal function]\n#1  wait_here($who="world", $greeter=object(Greeter)#2) at ${WAITER}:`), r.stdout);
+  t.true(r.stdout.includes(`thread ${pid} (php), PHP stack:\n#0  usleep($microseconds=20000) [internal function]\n#1  wait_here($who="world", $greeter=object(Greeter)#2, $list=[1, 2]) at ${WAITER}:`), r.stdout);
   t.true(r.stdout.includes(`#2  Greeter::relay($who="world", $ratio=4.5, $nothing=NULL, $flag=true) at ${WAITER}:`), r.stdout);
-  t.true(r.stdout.includes(`#3  Greeter->greet($who="world", $times=3, $extra=array(2)) at ${WAITER}:`), r.stdout);
+  t.true(r.stdout.includes(`#3  Greeter->greet($who="world", $times=3, $extra=["a" => 1, 7 => [true]]) at ${WAITER}:`), r.stdout);
   const j = cli(['backtrace', '--json', '-p', String(pid), '--overlay', `${pid}:-t php`]);
   t.is(j.status, 0, j.stderr);
   const php = (JSON.parse(j.stdout) as { driver: string; threads: { frames: { function: string; args: { name: string; value: unknown }[] }[] }[] }[]).find((x) => x.driver === 'php')!;

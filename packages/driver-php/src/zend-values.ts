@@ -6,6 +6,10 @@ const IS_UNDEF = 0, IS_NULL = 1, IS_FALSE = 2, IS_TRUE = 3, IS_LONG = 4, IS_DOUB
 
 /** Longest string shown in full. */
 const STRING_SHOWN = 256;
+/** Elements shown of an array; nested arrays deeper than this show their size only. */
+const ELEMENTS_SHOWN = 16;
+const ARRAY_DEPTH = 2;
+const HASH_FLAG_PACKED = 1 << 2;
 
 /** Reads the engine's strings and values out of a PHP process. */
 export class ZendMemory {
@@ -69,10 +73,8 @@ export class ZendMemory {
         const shown = JSON.stringify(s.text);
         return { type: 'string', text: s.length > STRING_SHOWN ? `${shown.slice(0, -1)}..."` : shown, json: s.text };
       }
-      case IS_ARRAY: {
-        const count = await this.u32(await this.pointer(value) + BigInt(this.types.of('zend_array').offset('nNumOfElements')));
-        return { type: 'array', text: `array(${count})`, json: { array: count } };
-      }
+      case IS_ARRAY:
+        return this.array(await this.pointer(value), depth);
       case IS_OBJECT: {
         const obj = await this.pointer(value);
         const o = this.types.of('zend_object');
@@ -85,11 +87,42 @@ export class ZendMemory {
         return { type: 'resource', text: `resource(${handle})`, json: { resource: handle } };
       }
       case IS_REFERENCE:
-        if (depth > 0) return { type: 'reference', text: '&...', json: null };
-        return this.zval(await this.pointer(value) + BigInt(this.types.of('zend_reference').offset('val')), depth + 1);
+        // A reference's value is never itself a reference.
+        return this.zval(await this.pointer(value) + BigInt(this.types.of('zend_reference').offset('val')), depth);
       default:
         return { type: `type ${type}`, text: `<zval type ${type}>`, json: null };
     }
+  }
+
+  /** An array's first elements, `[1, 2]` or `["a" => 1, 7 => "x"]`; deeper ones as `array(N)`. */
+  private async array(ht: bigint, depth: number): Promise<ScriptValue> {
+    const a = this.types.of('zend_array');
+    const count = await this.u32(ht + BigInt(a.offset('nNumOfElements')));
+    if (depth >= ARRAY_DEPTH) return { type: 'array', text: `array(${count})`, json: { array: count } };
+    const packed = ((await this.u32(ht + BigInt(a.offset('u.flags')))) & HASH_FLAG_PACKED) !== 0;
+    const used = await this.u32(ht + BigInt(a.offset('nNumUsed')));
+    const data = await this.pointer(ht + BigInt(a.offset('arData')));
+    const zval = this.types.of('zval');
+    const bucket = this.types.of('Bucket');
+    const step = BigInt(packed ? zval.size : bucket.size);
+    const elements: { key: number | string; value: ScriptValue }[] = [];
+    for (let i = 0; i < used && elements.length < ELEMENTS_SHOWN; i++) {
+      const at = data + BigInt(i) * step;
+      if ((await this.u8(at + BigInt(zval.offset('u1.type_info')))) === IS_UNDEF) continue;
+      let key: number | string = i;
+      if (!packed) {
+        const name = await this.zendString(await this.pointer(at + BigInt(bucket.offset('key'))));
+        key = name ? name.text : Number(BigInt.asIntN(64, await this.target.readUnsigned(at + BigInt(bucket.offset('h')), 8)));
+      }
+      elements.push({ key, value: await this.zval(at + BigInt(packed ? 0 : bucket.offset('val')), depth + 1) });
+    }
+    const list = elements.every((e, i) => e.key === i);
+    const more = count > elements.length ? ', ...' : '';
+    const text = list
+      ? `[${elements.map((e) => e.value.text).join(', ')}${more}]`
+      : `[${elements.map((e) => `${typeof e.key === 'string' ? JSON.stringify(e.key) : e.key} => ${e.value.text}`).join(', ')}${more}]`;
+    const json = count > elements.length ? { array: count, first: elements.map((e) => ({ key: e.key, value: e.value.json })) } : list ? elements.map((e) => e.value.json) : Object.fromEntries(elements.map((e) => [e.key, e.value.json]));
+    return { type: 'array', text, json };
   }
 }
 

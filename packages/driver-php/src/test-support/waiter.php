@@ -16,11 +16,11 @@ class Greeter
 
     public static function relay($who, $ratio, $nothing, $flag)
     {
-        return wait_here($who, new Greeter("hi"));
+        return wait_here($who, new Greeter("hi"), [1, 2]);
     }
 }
 
-function wait_here($who, $greeter)
+function wait_here($who, $greeter, $list)
 {
     $trace = debug_backtrace(DEBUG_BACKTRACE_PROVIDE_OBJECT);
     file_put_contents($GLOBALS['argv'][1], json_encode(array_map(fn ($f) => [
@@ -28,11 +28,11 @@ function wait_here($who, $greeter)
         'class' => $f['class'] ?? null,
         'type' => $f['type'] ?? null,
         'line' => $f['line'],
-        'args' => array_map(fn ($a) => is_object($a) ? ['object' => get_class($a)] : (is_array($a) ? ['array' => count($a)] : $a), $f['args']),
+        'args' => array_map(fn ($a) => is_object($a) ? ['object' => get_class($a)] : $a, $f['args']),
     ], $trace)));
     while (true) {
         usleep(20000);
     }
 }
 
-(new Greeter("hello"))->greet("world", 3, [1, 2]);
+(new Greeter("hello"))->greet("world", 3, ["a" => 1, 7 => [true]]);
