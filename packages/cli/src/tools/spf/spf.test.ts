@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { systemTest, type Need } from '@stackdb/test-support';
-import { Running, probeFixture, stackdb, stackdbBin, tmpDir } from '../test-support/probes.js';
+import { Running, plainOutput, probeFixture, stackdb, stackdbBin, tmpDir } from '../test-support/probes.js';
 import { SpfConfigError, parseConfig, parseFilter } from './config.js';
 
 const NEEDS: Need[] = [{ command: 'gcc', package: 'gcc' }];
@@ -78,6 +78,21 @@ systemTest(test, 'spf abort(CODE) returns from the function at once with CODE; i
   t.regex(r.stdout, /^check_password \(pw = guess\) = 1$/m);
   t.regex(r.stdout, /^access granted$/m);
   t.notRegex(r.stdout, /check_password\("guess"\)/, 'the function body never ran');
+});
+
+systemTest(test, 'spf syscall:NAME filters: decoded arguments at entry, __RETURN__ at exit; each write the program makes, as it wrote it', NEEDS, (t) => {
+  const probed = probeFixture('probed');
+  const r = stackdb(['spf', 'syscall:openat when(post) vfilter(filename=/libc\\.so/) print()', 'syscall:write vfilter(fd=/^1$/) print()', '--', probed, 'calls', '2']);
+  t.is(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  t.regex(lines.find((l) => l.startsWith('syscall:openat'))!, /^syscall:openat \(dfd = AT_FDCWD,filename = \S+\/libc\.so\.6,flags = O_RDONLY\|O_CLOEXEC\) = \d+$/);
+  const writes = lines.filter((l) => l.startsWith('syscall:write')).map((l) => /,buf = (.*),count = (\d+)\)$/.exec(l)!);
+  const program = plainOutput([probed, 'calls', '2']).split('\n').filter(Boolean);
+  t.deepEqual(writes.map((m) => m[1]), program.map((l) => `${l.replaceAll('"', '\\"')}\\n`), 'each line the program wrote, escaped as strace shows it');
+  t.deepEqual(writes.map((m) => Number(m[2])), program.map((l) => Buffer.byteLength(l) + 1));
+  const bad = stackdb(['spf', 'syscall:no_such_call', '--', probed]);
+  t.is(bad.status, 2);
+  t.deepEqual(bad.stderr.trim().split('\n'), ['stackdb: syscall:no_such_call: no system call named no_such_call']);
 });
 
 systemTest(test, 'spf: SIGHUP reads the config again and places the new filters; a broken config keeps the old ones; SIGINT detaches', NEEDS, async (t) => {

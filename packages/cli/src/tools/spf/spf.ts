@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { SymbolProbes, UsageError, backtrace, withSignal, errorLine, formatBacktrace, type NamedValue, type ProbeAction, type ProbeHandlerResult, type ProbeHit, type SymbolProbe, type Thread, type WatchValues } from '@stackdb/core';
+import { SymbolProbes, UsageError, backtrace, decodeSyscallArgs, decodeSyscallReturn, errorLine, formatBacktrace, syscallByName, withSignal, type NamedValue, type ProbeAction, type ProbeHandlerResult, type ProbeHit, type StopHandler, type SymbolProbe, type Thread, type WatchValues } from '@stackdb/core';
 import { closeSession, openSession, type SessionTarget } from '../../session.js';
 import type { ToolContext } from '../../tool.js';
 import { valueText } from '../dumptarget.js';
@@ -8,13 +8,28 @@ import { checkIds, parseConfig, parseFilter, type ProbeFilterSpec } from './conf
 /*
  * spf (Symbol Probing Filter): probes symbols and, at each hit, runs the
  * actions of every enabled filter on that symbol whose stage (pre: entry,
- * post: return), value filter and thread filter match. Filters come from a
- * config file (-C) and from the command line; SIGHUP or SIGUSR2 reads the file
- * again and places the filters anew.
+ * post: return), value filter and thread filter match. A symbol
+ * `syscall:NAME` is a system call of a process target (entry and exit, its
+ * arguments decoded as the syscall tool shows them). Filters come from a
+ * config file (-C) and from the command line; SIGHUP or SIGUSR2 reads the
+ * file again and places the filters anew.
  */
 
 /** The name the return value goes by in vfilter(). */
 const RETURN_NAME = '__RETURN__';
+/** The prefix of a system call symbol. */
+const SYSCALL = 'syscall:';
+
+/** What one stage of a hit offers the filters. */
+interface Stage {
+  readonly symbol: string;
+  readonly when: 'pre' | 'post';
+  readonly thread: Thread;
+  readonly args: readonly [string, string][];
+  readonly ret?: string;
+  /** Whether abort() can force a return here (a function probe's entry). */
+  readonly abortable: boolean;
+}
 
 /** A filter's values: arguments (or the watched variable), and the return value after a return. */
 async function hitValues(s: SessionTarget, hit: ProbeHit, symbol: string): Promise<{ args: [string, string][]; ret?: string }> {
@@ -54,6 +69,7 @@ function threadContext(thread: Thread): Map<string, string> {
 class FilterSet {
   private readonly enabled = new Map<ProbeFilterSpec, boolean>();
   private readonly probes = new Map<string, SymbolProbe>();
+  private syscallTracer?: StopHandler;
   private reports = 0;
   exitCode: number | undefined;
 
@@ -64,7 +80,9 @@ class FilterSet {
   /** One probe per symbol: entry hits, and return hits when some filter of it is when(post). */
   async place(): Promise<void> {
     const probes = SymbolProbes.for(this.s.target, { program: this.s.program, walker: this.s.walker });
-    for (const symbol of new Set(this.filters.map((f) => f.symbol))) {
+    const symbols = new Set(this.filters.map((f) => f.symbol));
+    await this.placeSyscalls([...symbols].filter((x) => x.startsWith(SYSCALL)));
+    for (const symbol of [...symbols].filter((x) => !x.startsWith(SYSCALL))) {
       try {
         const points = await probes.resolve(symbol);
         const post = this.filters.some((f) => f.symbol === symbol && f.when === 'post');
@@ -79,9 +97,47 @@ class FilterSet {
     }
   }
 
+  /** One stop handler for every system call filter: decoded arguments at entry, the return value at exit. */
+  private async placeSyscalls(symbols: readonly string[]): Promise<void> {
+    if (!symbols.length) return;
+    const target = this.s.target;
+    if (!target.capabilities.syscallEvents) throw new UsageError(`${symbols[0]}: ${target.name} does not report system calls`);
+    const byNr = new Map<number, string>();
+    for (const symbol of symbols) {
+      const info = syscallByName(symbol.slice(SYSCALL.length));
+      if (!info) throw new UsageError(`${symbol}: no system call named ${symbol.slice(SYSCALL.length)}`);
+      byNr.set(info.nr, symbol);
+    }
+    const entries = new Map<number, [string, string][]>();
+    this.syscallTracer = {
+      handleStop: async (_t, ev) => {
+        if (ev.kind !== 'syscall-enter' && ev.kind !== 'syscall-exit') return undefined;
+        const symbol = byNr.get(ev.nr);
+        if (!symbol) return { consumed: true };
+        const thread = await target.thread(ev.tid);
+        let result: ProbeHandlerResult;
+        if (ev.kind === 'syscall-enter') {
+          const args = (await decodeSyscallArgs(target, ev.nr, ev.args)).map((a) => [a.name, unquoted(a.text)] as [string, string]);
+          entries.set(ev.tid, args);
+          result = await this.runFilters({ symbol, when: 'pre', thread, args, abortable: false });
+        } else {
+          const args = entries.get(ev.tid) ?? [];
+          entries.delete(ev.tid);
+          result = await this.runFilters({ symbol, when: 'post', thread, args, ret: decodeSyscallReturn(ev.nr, ev.ret).text, abortable: false });
+        }
+        return { consumed: true, ...(this.exitCode !== undefined || result === 'stop' ? { decision: 'stop' as const } : {}) };
+      },
+    };
+    target.addStopHandler(this.syscallTracer);
+    await target.requestEvents('syscall');
+    for (const symbol of symbols) this.ctx.stderr.write(`Registered probe ${symbol} on ${target.name}.\n`);
+  }
+
   async removeAll(): Promise<void> {
     for (const p of this.probes.values()) await p.remove();
     this.probes.clear();
+    if (this.syscallTracer) this.s.target.removeStopHandler(this.syscallTracer);
+    this.syscallTracer = undefined;
   }
 
   private byId(id: string): ProbeFilterSpec | undefined {
@@ -90,12 +146,19 @@ class FilterSet {
 
   private async onHit(symbol: string, hit: ProbeHit): Promise<ProbeHandlerResult> {
     const when = hit.phase === 'exit' ? 'post' : 'pre';
+    if (!this.filters.some((f) => f.symbol === symbol && f.when === when && this.enabled.get(f))) return undefined;
+    const { args, ret } = await hitValues(this.s, hit, symbol);
+    return this.runFilters({ symbol, when, thread: hit.thread, args, ...(ret !== undefined ? { ret } : {}), abortable: when === 'pre' && hit.point?.kind === 'function' });
+  }
+
+  /** Runs the actions of the enabled filters of a stage that match it, in order; returns what the probe should do. */
+  private async runFilters(stage: Stage): Promise<ProbeHandlerResult> {
+    const { symbol, when, args, ret, thread } = stage;
     const live = this.filters.filter((f) => f.symbol === symbol && f.when === when && this.enabled.get(f));
     if (!live.length) return undefined;
-    const { args, ret } = await hitValues(this.s, hit, symbol);
     const values = new Map(args);
     if (ret !== undefined) values.set(RETURN_NAME, ret);
-    const context = threadContext(hit.thread);
+    const context = threadContext(thread);
     let abort: bigint | undefined;
     let removed = false;
     for (const f of live) {
@@ -108,7 +171,7 @@ class FilterSet {
             this.ctx.stdout.write(`${symbol} (${args.map(([n, v]) => `${n} = ${v}`).join(',')})${when === 'post' ? ` = ${ret ?? 'void'}` : ''}\n`);
             break;
           case 'bt': {
-            const bt = await backtrace(this.s.walker, this.s.program, hit.thread);
+            const bt = await backtrace(this.s.walker, this.s.program, thread);
             this.ctx.stdout.write((await formatBacktrace(bt, { target: this.s.target, program: this.s.program })).join('\n') + '\n');
             break;
           }
@@ -120,20 +183,20 @@ class FilterSet {
           }
           case 'enable':
           case 'disable': {
-            const target = this.byId(a.id);
-            if (target) this.enabled.set(target, a.kind === 'enable');
+            const other = this.byId(a.id);
+            if (other) this.enabled.set(other, a.kind === 'enable');
             break;
           }
           case 'remove': {
-            const target = this.byId(a.id);
-            if (target) {
-              this.filters = this.filters.filter((x) => x !== target);
+            const other = this.byId(a.id);
+            if (other) {
+              this.filters = this.filters.filter((x) => x !== other);
               removed = true;
             }
             break;
           }
           case 'abort':
-            if (when === 'pre') abort ??= a.code;
+            if (stage.abortable) abort ??= a.code;
             break;
           case 'exit':
             this.exitCode ??= a.code;
