@@ -530,7 +530,7 @@ export class GdbTarget extends Target {
     const end = address + BigInt(data.length);
     let out = data;
     for (const [a, original] of this.swBreakpoints.entries()) {
-      if (!this.z0.has(a) || a < address || a >= end) continue;
+      if (!this.z0.has(a) || !original.length || a < address || a >= end) continue;
       if (out === data) out = Uint8Array.from(data);
       out[Number(a - address)] = original[0]!;
     }
@@ -541,11 +541,21 @@ export class GdbTarget extends Target {
 
   override async _insertSwBreakpoint(address: Addr): Promise<Uint8Array> {
     if (!this.memoryBreakpoints && !this.client.pointUnsupported(PointType.Software)) {
-      const original = new Uint8Array(1);
-      if ((await this.stubRead(address, original)) < 1) throw new MemoryError(address, 0, `cannot insert a breakpoint at 0x${address.toString(16)}`);
-      if (await this.client.insertPoint(PointType.Software, address, 1)) {
-        this.z0.add(address);
-        return original;
+      // A machine's Z0 leaves guest memory alone and fires at a virtual address on every
+      // vCPU, whatever address space is current (a process's breakpoint may be placed while
+      // another runs): no byte to keep, none shown in its place.
+      if (this.helper?.machine) {
+        if (await this.client.insertPoint(PointType.Software, address, 1)) {
+          this.z0.add(address);
+          return new Uint8Array(0);
+        }
+      } else {
+        const original = new Uint8Array(1);
+        if ((await this.stubRead(address, original)) < 1) throw new MemoryError(address, 0, `cannot insert a breakpoint at 0x${address.toString(16)}`);
+        if (await this.client.insertPoint(PointType.Software, address, 1)) {
+          this.z0.add(address);
+          return original;
+        }
       }
     }
     const original = await super._insertSwBreakpoint(address);

@@ -112,3 +112,30 @@ systemTest(test, 'stackdb backtrace --overlay NAME:-t os-process prints the proc
   t.is(bare.status, 1);
   t.regex(bare.stderr.trim().split('\n').at(-1)!, /^stackdb: .*has no thread named looper/);
 });
+
+systemTest(test, 'probes in a guest process: each f3 call of the looper, with its argument; looper-mt runs the same code at the same address and is let go', vmNeeds, async (t) => {
+  const vm = await getVm();
+  const stackdb = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 180_000 });
+  const args = ['probetargets', ...baseArgs(vm), '--personality', 'linux', '--overlay', `looper:-t os-process -R ${guestRoot(vm)}`, '--count', '3'];
+  const r = stackdb([...args, '2:f3']);
+  t.is(r.status, 0, r.stderr);
+  const hits = r.stdout.trim().split('\n');
+  t.is(hits.length, 3, r.stdout);
+  for (const h of hits) t.regex(h, new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) d = 3$`));
+  t.regex(r.stderr, /Registered probe 2:f3|Registered probe f3/);
+  // The same program in another process: its calls reach the same breakpoint and are passed by.
+  const mt = stackdb([...args.slice(0, -3), `looper-mt:-t os-process -R ${guestRoot(vm)}`, '--count', '4', '2:f3']);
+  t.is(mt.status, 0, mt.stderr);
+  const threads = new Set(mt.stdout.trim().split('\n').map((l) => Number(/\(thread (\d+)\)/.exec(l)?.[1])));
+  t.true([...threads].every((tid) => tid !== vm.pids.looper), [...threads].join(' '));
+  t.deepEqual([...new Set(mt.stdout.trim().split('\n').map((l) => /d = (\d+)$/.exec(l)?.[1]))].sort(), ['3', '4'], 'both threads of looper-mt call f3');
+  // The seed's example: a kernel probe on the base and a process probe on the overlay together.
+  const both = stackdb([...args.slice(0, -1), '8', '1:do_nanosleep', '2:f3']);
+  t.is(both.status, 0, both.stderr);
+  const lines = both.stdout.trim().split('\n');
+  t.true(lines.some((l) => /^\[1\] do_nanosleep \(0x[0-9a-f]+\) \(thread \d+\) /.test(l)), both.stdout);
+  t.true(lines.some((l) => new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) d = 3$`).test(l)), both.stdout);
+  // The looper runs on, untouched.
+  const after = await vm.console.run(`cat /proc/${vm.pids.looper}/status | grep State`);
+  t.regex(after, /State:\s+[SR]/);
+}, { serial: true });

@@ -40,7 +40,8 @@ export class KernelInfo {
   }
 
   async optionalSymbol(name: string): Promise<bigint | undefined> {
-    const hit = (await this.program.lookupSymbol(name)).find((s) => s.module === this.image);
+    // By path: the program re-reads its modules after the machine ran, as new objects.
+    const hit = (await this.program.lookupSymbol(name)).find((s) => s.module.path === this.image.path);
     if (!hit) return undefined;
     return hit.elf.value < this.perCpuEnd ? hit.elf.value : hit.start;
   }

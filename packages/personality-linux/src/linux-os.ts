@@ -11,6 +11,13 @@ const log = getLogger('T_OS');
 /** `__NEW_UTS_LEN + 1`. */
 const UTS_LEN = 65;
 
+/** What is read at each stop: the tasks, each CPU's registers, and which CPU each vCPU thread is. */
+interface Snapshot {
+  readonly tasks: LinuxTask[];
+  readonly cpuRegs: Map<number, RegisterSet>;
+  readonly cpuOfThread: Map<number, number>;
+}
+
 /**
  * The Linux model of a machine target (a VM through a GDB stub, a VM dump):
  * tasks from the kernel's task list, each CPU's running task with that CPU's
@@ -20,7 +27,7 @@ const UTS_LEN = 65;
  */
 export class LinuxOs implements OsModel {
   private readonly mem: KernelMemory;
-  private snapshot?: Promise<{ tasks: LinuxTask[]; cpuRegs: Map<number, RegisterSet> }>;
+  private snapshot?: Promise<Snapshot>;
   private files?: Map<string, string>;
 
   private constructor(private readonly target: Target, private readonly kernel: KernelInfo, private readonly options: PersonalityOptions) {
@@ -77,6 +84,12 @@ export class LinuxOs implements OsModel {
     return savedUserRegisters(this.kernel, this.mem, this.target.arch, t);
   }
 
+  async taskOn(cpuThread: number): Promise<OsTask | undefined> {
+    const { tasks, cpuOfThread } = await this.read();
+    const cpu = cpuOfThread.get(cpuThread);
+    return cpu === undefined ? undefined : tasks.find((t) => t.runningOn === cpu);
+  }
+
   async modules(): Promise<LoadedModule[]> {
     this.files ??= moduleFiles(await this.release(), this.options.rootPrefix);
     const files = this.files;
@@ -99,7 +112,7 @@ export class LinuxOs implements OsModel {
     return found;
   }
 
-  private read(): Promise<{ tasks: LinuxTask[]; cpuRegs: Map<number, RegisterSet> }> {
+  private read(): Promise<Snapshot> {
     if (!this.snapshot) {
       const p = this.readUncached();
       this.snapshot = p;
@@ -114,18 +127,22 @@ export class LinuxOs implements OsModel {
    * Tasks and the registers of the CPUs running them. A vCPU is matched to its
    * CPU by its per-CPU base (GS), else by its position.
    */
-  private async readUncached(): Promise<{ tasks: LinuxTask[]; cpuRegs: Map<number, RegisterSet> }> {
+  private async readUncached(): Promise<Snapshot> {
     const { perCpuOffsets, current } = await currentTasks(this.kernel, this.mem);
     const cpuRegs = new Map<number, RegisterSet>();
+    const cpuOfThread = new Map<number, number>();
     const vcpus = await this.target.threads();
     for (const [i, th] of vcpus.entries()) {
       const regs = await th.registers();
       const cpu = cpuOfRegisters(regs, perCpuOffsets) ?? i;
-      if (cpu < current.length && !cpuRegs.has(cpu)) cpuRegs.set(cpu, regs);
+      if (cpu < current.length && !cpuRegs.has(cpu)) {
+        cpuRegs.set(cpu, regs);
+        cpuOfThread.set(th.tid, cpu);
+      }
     }
     const running = new Map<bigint, number>();
     for (const [cpu, task] of current.entries()) if (cpuRegs.has(cpu)) running.set(task, cpu);
-    return { tasks: await listTasks(this.kernel, this.mem, running), cpuRegs };
+    return { tasks: await listTasks(this.kernel, this.mem, running), cpuRegs, cpuOfThread };
   }
 }
 

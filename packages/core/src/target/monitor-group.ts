@@ -25,7 +25,8 @@ export interface GroupMonitorOptions {
  * asks to stop (the others are then paused), or `signal` (or SIGINT) aborts.
  * Each target waits on its own driver's events on Node's loop, so nothing
  * polls and an idle group costs no CPU. Fork children of followed forks join
- * the group as they appear.
+ * the group as they appear. An overlay that runs drives its base (it waits
+ * on it): a base with such an overlay in the group is not monitored apart.
  */
 export async function monitor(targets: readonly Target[], opts: GroupMonitorOptions = {}): Promise<GroupMonitorResult> {
   const group = new AbortController();
@@ -63,7 +64,8 @@ export async function monitor(targets: readonly Target[], opts: GroupMonitorOpti
     running.add(p);
   };
 
-  for (const t of targets) start(t);
+  const driven = new Set(targets.filter((t) => t.base && t.capabilities.execution).map((t) => t.base));
+  for (const t of targets) if (!driven.has(t)) start(t);
   while (running.size) await Promise.race(running);
   if (failure) throw failure.err;
   if (stoppedBy) return { reason: 'stopped', results, stoppedBy };
