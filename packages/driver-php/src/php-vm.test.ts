@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -46,4 +47,14 @@ systemTest(test, 'a PHP program in a VM: gdb + linux personality, os-process, ph
   } finally {
     for (const x of [...targets].reverse()) await x.close();
   }
+}, { serial: true });
+
+systemTest(test, 'a probe on a PHP function of a PHP program in a VM: probetargets on the php overlay over os-process over gdb', NEEDS, async (t) => {
+  const vm = await getVm();
+  const pid = vm.pids['php-waiter']!;
+  const argv = ['probetargets', '-t', 'gdb', '--qemu', '--gdb-port', String(vm.gdbPort), '--qemu-qmp-port', String(vm.qmpPort), '--qemu-mem-path', vm.ramFile, '-M', vm.vmlinux,
+    '--personality', 'linux', '--overlay', `${pid}:-t os-process`, '--overlay', `2:${pid}:-t php`, '--count', '3', '3:usleep'];
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'packages/cli/bin/stackdb.js'), ...argv], { encoding: 'utf8', timeout: 180_000 });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n'), Array.from({ length: 3 }, () => `[3] usleep (PHP) (thread ${pid}) $microseconds = 20000`));
 }, { serial: true });
