@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,13 +129,40 @@ systemTest(test, 'probes in a guest process: each f3 call of the looper, with it
   const threads = new Set(mt.stdout.trim().split('\n').map((l) => Number(/\(thread (\d+)\)/.exec(l)?.[1])));
   t.true([...threads].every((tid) => tid !== vm.pids.looper), [...threads].join(' '));
   t.deepEqual([...new Set(mt.stdout.trim().split('\n').map((l) => /d = (\d+)$/.exec(l)?.[1]))].sort(), ['3', '4'], 'both threads of looper-mt call f3');
-  // The seed's example: a kernel probe on the base and a process probe on the overlay together.
-  const both = stackdb([...args.slice(0, -1), '8', '1:do_nanosleep', '2:f3']);
+  // The seed's example: a kernel probe on the base and a process probe on the overlay together
+  // (three looping threads sleep three times for each f3 call of the looper: 40 hits hold both).
+  const both = stackdb([...args.slice(0, -1), '40', '1:do_nanosleep', '2:f3']);
   t.is(both.status, 0, both.stderr);
   const lines = both.stdout.trim().split('\n');
   t.true(lines.some((l) => /^\[1\] do_nanosleep \(0x[0-9a-f]+\) \(thread \d+\) /.test(l)), both.stdout);
   t.true(lines.some((l) => new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) d = 3$`).test(l)), both.stdout);
+  // And as the seed writes it, with dumptarget: each name goes to the first target that has it.
+  const seed = stackdb(['dumptarget', ...args.slice(1, -1), '40', 'do_nanosleep', 'f3']);
+  t.is(seed.status, 0, seed.stderr);
+  t.regex(seed.stderr, /Registered probe do_nanosleep at 0x[0-9a-f]+ on gdb/);
+  t.regex(seed.stderr, new RegExp(`Registered probe f3 at 0x[0-9a-f]+ on os-process\\(${vm.pids.looper} looper\\)`));
+  t.regex(seed.stdout, new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) d = 3$`, 'm'));
   // The looper runs on, untouched.
   const after = await vm.console.run(`cat /proc/${vm.pids.looper}/status | grep State`);
   t.regex(after, /State:\s+[SR]/);
+}, { serial: true });
+
+systemTest(test, 'SIGINT ends a process probe session: dumptarget detaches, exit 0, and the guest goes on', vmNeeds, async (t) => {
+  const vm = await getVm();
+  const child = spawn(process.execPath, [BIN, 'dumptarget', ...baseArgs(vm), '--personality', 'linux', '--overlay', `looper:-t os-process -R ${guestRoot(vm)}`, 'f3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 600 && !/d = 3$/m.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+  t.regex(out, new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) d = 3$`, 'm'), err);
+  child.kill('SIGINT');
+  t.is(await exited, 0, err);
+  t.regex(err, /interrupted \(\d+ hits?\)/);
+  // It sleeps ten times a second: its voluntary switches go on unless a trap holds it.
+  const switches = async () => Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(await vm.console.run(`cat /proc/${vm.pids.looper}/status`))![1]);
+  const before = await switches();
+  await new Promise((r) => setTimeout(r, 1000));
+  t.true((await switches()) > before, 'the looper goes on looping');
 }, { serial: true });

@@ -33,10 +33,11 @@ import type { ToolContext } from '../tool.js';
  * (ptrace), a machine through a GDB stub, or an overlay.
  */
 
-/** One probe request: a spec on a target. */
+/** One probe request: a spec on a target (and, for a spec no id addresses, the targets to try next). */
 export interface ProbeRequest {
   readonly target: SessionTarget;
   readonly spec: string;
+  readonly others?: readonly SessionTarget[];
 }
 
 function probeOptions(tool: ToolContext['args']['tool']): SymbolProbeOptions {
@@ -172,8 +173,11 @@ async function placeAll(requests: readonly ProbeRequest[], tool: ToolContext['ar
         ctx.stderr.write(`Registered probe ${r.spec}${p.kind !== 'function' ? ` (${p.kind})` : ''} at ${where} on ${r.target.target.name}.\n`);
       }
     } catch (err) {
+      const [next, ...rest] = r.others ?? [];
       // Before main, a launched program has neither its libraries nor its relocated pointers.
       if (!final && (err instanceof LookupError || err instanceof MemoryError)) pending.push(r);
+      // A name the first target does not have may be an overlay's (the seed's `sys_open make_child`).
+      else if (err instanceof LookupError && next) await place({ target: next, spec: r.spec, others: rest }, !next.launched);
       else throw new UsageError(`cannot probe ${r.spec}: ${errorLine(err)}`);
     }
   };
@@ -236,13 +240,13 @@ async function runProbes(ctx: ToolContext, session: readonly SessionTarget[], re
   return 0;
 }
 
-/** Splits `ID:SPEC` when ID is the id of one of the targets (probetargets); other specs go to the first target. */
+/** Splits `ID:SPEC` when ID is the id of one of the targets (probetargets); other specs go to the first target that has what they name. */
 function requestsFor(session: readonly SessionTarget[], specs: readonly string[], byId: boolean): ProbeRequest[] {
   return specs.map((spec) => {
     const m = byId ? /^(\d+):(.+)$/.exec(spec) : null;
     const s = m ? session.find((x) => x.target.id === Number(m[1])) : undefined;
     if (m && !s && !/^\d+$/.test(m[2]!)) throw new UsageError(`no target with id ${m[1]} (for ${spec}); give targets ids with -i`);
-    return s ? { target: s, spec: m![2]! } : { target: session[0]!, spec };
+    return s ? { target: s, spec: m![2]! } : { target: session[0]!, spec, others: session.slice(1) };
   });
 }
 
