@@ -56,6 +56,8 @@ export interface OsModel {
    * to the kernel (or the CPU's when it runs in user mode).
    */
   registers(task: OsTask, context: 'kernel' | 'user'): Promise<RegisterSet>;
+  /** Forgets what was read, as after the machine stepped (a resume does it by itself). */
+  forget(): void;
   /** The task a CPU (a thread of the machine target, by its id) runs now, when known. */
   taskOn(cpuThread: number): Promise<OsTask | undefined>;
   /** The kernel and its loaded modules. */

@@ -171,6 +171,7 @@ export class OsProcessTarget extends Target {
   protected override async _step(tid: number): Promise<StopEvent[]> {
     const cpu = await this.cpuThreadOf(tid);
     const events = await this.below.step(cpu);
+    this.model.forget();
     return events.map((ev) => (ev.kind === 'step' && ev.tid === cpu ? { kind: 'step' as const, tid } : ev)).filter((ev) => ev.kind === 'step' || ev.kind === 'exited');
   }
 

@@ -142,6 +142,12 @@ systemTest(test, 'probes in a guest process: each f3 call of the looper, with it
   t.regex(seed.stderr, /Registered probe do_nanosleep at 0x[0-9a-f]+ on gdb/);
   t.regex(seed.stderr, new RegExp(`Registered probe f3 at 0x[0-9a-f]+ on os-process\\(${vm.pids.looper} looper\\)`));
   t.regex(seed.stdout, new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) d = 3$`, 'm'));
+  // Return probes: a breakpoint on the return address, matched by thread and stack pointer;
+  // f3(3) returns f4(6) + 6 = (f5(10) + 10) + 6 = 51 + 16.
+  const ret = stackdb([...args.slice(0, -1), '4', '--return', '2:f3']);
+  t.is(ret.status, 0, ret.stderr);
+  const retLines = ret.stdout.trim().split('\n');
+  t.true(retLines.some((l) => new RegExp(`^\\[2\\] f3 \\(0x[0-9a-f]+\\) \\(thread ${vm.pids.looper}\\) returned 67 \\(d = 3\\)$`).test(l)), ret.stdout);
   // The looper runs on, untouched.
   const after = await vm.console.run(`cat /proc/${vm.pids.looper}/status | grep State`);
   t.regex(after, /State:\s+[SR]/);

@@ -33,7 +33,7 @@ export class LinuxOs implements OsModel {
   private constructor(private readonly target: Target, private readonly kernel: KernelInfo, private readonly options: PersonalityOptions) {
     this.mem = new KernelMemory(target);
     target.on('state-change', ({ to }) => {
-      if (to === 'running') this.snapshot = undefined;
+      if (to === 'running') this.forget();
     });
   }
 
@@ -82,6 +82,10 @@ export class LinuxOs implements OsModel {
     if (context === 'kernel') return switchedOutRegisters(this.kernel, this.mem, this.target.arch, t);
     if (t.kernelThread) throw new LinuxPersonalityError(`task ${t.tid} (${t.name}) is a kernel thread: it has no user context`);
     return savedUserRegisters(this.kernel, this.mem, this.target.arch, t);
+  }
+
+  forget(): void {
+    this.snapshot = undefined;
   }
 
   async taskOn(cpuThread: number): Promise<OsTask | undefined> {
