@@ -10,6 +10,7 @@ import {
   VIRTUAL_SPACE,
   X86_64,
   imageModule,
+  passiveCapabilities,
   readImage,
   type Addr,
   type AddressSpace,
@@ -31,21 +32,8 @@ const PAGE = 4096;
 /** How often a running domain is looked at for its end while waiting. */
 const WATCH_MS = 100;
 
-/** What the driver does: read a domain's vCPUs and memory, pause and unpause it. No probes yet. */
-const CAPABILITIES: TargetCapabilities = {
-  launch: false,
-  readOnly: false,
-  writeRegisters: false,
-  execution: true,
-  swBreakpoints: false,
-  hwDebugSlots: 0,
-  singleStep: false,
-  threadEvents: false,
-  processEvents: false,
-  syscallEvents: false,
-  physicalMemory: true,
-  kill: false,
-};
+/** What the driver does: read and write a domain's memory, read its vCPUs, pause and unpause it. No probes yet. */
+const CAPABILITIES: TargetCapabilities = { ...passiveCapabilities({ readOnly: false, physicalMemory: true }), execution: true };
 
 /**
  * A Xen domain, seen from Domain 0 through libxenctrl and
