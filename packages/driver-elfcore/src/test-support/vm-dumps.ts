@@ -24,10 +24,22 @@ export interface VmDumps {
   readonly hmpRegisters: readonly string[];
 }
 
-/** Stops the VM (for good: the file's tests need it frozen) and dumps it both ways. */
+/** Tries at stopping the VM with its first vCPU in the kernel. */
+const KERNEL_STOP_TRIES = 50;
+
+/**
+ * Stops the VM (for good: the file's tests need it frozen) with its first
+ * vCPU in the kernel (the tests walk that vCPU's kernel stack; a guest
+ * program may be running in user mode at any instant), and dumps it both ways.
+ */
 export async function dumpStoppedVm(vm: Vm): Promise<VmDumps> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'elfcore-vm-'));
-  await vm.qmp('stop');
+  for (let i = 0; ; i++) {
+    await vm.qmp('stop');
+    if (parseHmpRegisters(await vm.hmp('info registers', 0)).get('cpl') === 0n || i + 1 >= KERNEL_STOP_TRIES) break;
+    await vm.qmp('cont');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const hmpRegisters: string[] = [];
   for (let cpu = 0; cpu < vm.cpus; cpu++) hmpRegisters.push(await vm.hmp('info registers', cpu));
   const physical = path.join(dir, 'physical.vmcore');
