@@ -173,6 +173,10 @@ systemTest(test, 'CLI: probetargets ID:FUNCTION on the php overlay prints each c
   const calls = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; function: string; args: { name: string; value: unknown }[] });
   t.deepEqual(calls.map((c) => [c.kind, c.function, c.args.map((a) => a.name)]), [['script-function', 'typed', ['$i', '$label']], ['script-function', 'typed', ['$i', '$label']]]);
   t.is((calls[1]!.args[0]!.value as number) - (calls[0]!.args[0]!.value as number), 1);
+  // dumptarget puts a name on the first target that has it: no C function is named plain.
+  const plain = cli(['dumptarget', ...base, '--count', '2', 'plain']);
+  t.is(plain.status, 0, plain.stderr);
+  t.deepEqual(plain.stdout.trim().split('\n').map((l) => l.replace(/\$i = \d+/, '$i = N').replace(/"p\d+"/, '"pN"')), Array.from({ length: 2 }, () => `[2] plain (PHP) (thread ${pid}) $i = N, $label = "pN" (at ${CALLER}:${lineOf(CALLER, 'return strlen')})`));
   const bad = cli(['probetargets', ...base, '2:no_such_function']);
   t.not(bad.status, 0);
   t.deepEqual(bad.stderr.trim().split('\n'), ['stackdb: cannot probe no_such_function: php: no PHP function no_such_function (is the script that declares it compiled yet?)']);
