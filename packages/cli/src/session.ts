@@ -10,6 +10,7 @@ import {
   type TargetSpec,
   type Walker,
 } from '@stackdb/core';
+import { isFunctionSymbol } from '@stackdb/dwdebug';
 import type { ToolContext } from './tool.js';
 
 /** One opened target with its symbols and walker. */
@@ -102,7 +103,7 @@ export async function resolveCode(program: ProgramSymbols, spec: string): Promis
     }
     if (out.length) return out;
   }
-  const syms = (await program.lookupSymbol(spec)).filter((s) => s.elf.type === 'func' || s.elf.type === 'ifunc');
+  const syms = (await program.lookupSymbol(spec)).filter((s) => isFunctionSymbol(s.elf));
   if (!syms.length) throw new UsageError(`no function or line named ${spec}`);
   return [syms[0]!.start];
 }

@@ -1,4 +1,5 @@
 import { LookupError, UsageError, monitor, type ModuleSymbol, type ProbeHandlerResult } from '@stackdb/core';
+import { isFunctionSymbol } from '@stackdb/dwdebug';
 import { returnInstructions } from '../code-scan.js';
 import { closeSession, openSession, type SessionTarget } from '../session.js';
 import type { ToolContext } from '../tool.js';
@@ -30,7 +31,7 @@ export interface ReturnCheck {
 export type Report = (check: ReturnCheck) => ProbeHandlerResult;
 
 async function findFunction(s: SessionTarget, name: string): Promise<CheckedFunction> {
-  const symbol = (await s.program.lookupSymbol(name)).find((x) => x.elf.type === 'func' || x.elf.type === 'ifunc');
+  const symbol = (await s.program.lookupSymbol(name)).find((x) => isFunctionSymbol(x.elf));
   if (!symbol) throw new LookupError(`no function named ${name}`);
   if (symbol.size === 0n) throw new UsageError(`${name} has no size in its symbol table: its return instructions cannot be found`);
   const returns = await returnInstructions(s.target, symbol.start, Number(symbol.size));

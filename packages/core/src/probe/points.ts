@@ -1,5 +1,6 @@
 import {
   evaluate,
+  isFunctionSymbol,
   rowAddress,
   rowFor,
   LineFlag,
@@ -224,7 +225,7 @@ async function pointsInModule(program: ProgramSymbols, spec: string, name: strin
     }
   }
   if (out.length || file) return out;
-  const funcSyms = syms.filter((x) => x.elf.type === 'func' || x.elf.type === 'ifunc');
+  const funcSyms = syms.filter((x) => isFunctionSymbol(x.elf));
   if (funcSyms.length) {
     // An ELF function without DWARF: its entry, no typed values.
     const sym = funcSyms.find((x) => x.elf.binding === 'global') ?? funcSyms[0]!;

@@ -183,3 +183,8 @@ function rankOf(s: ElfSymbol): number {
   const bind = s.binding === 'global' || s.binding === 'unique' ? 2 : s.binding === 'weak' ? 1 : 0;
   return sized + typed + bind;
 }
+
+/** A function's symbol: code one can call (an ifunc resolver's included). */
+export function isFunctionSymbol(s: ElfSymbol): boolean {
+  return s.type === 'func' || s.type === 'ifunc';
+}
