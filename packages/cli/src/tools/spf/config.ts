@@ -49,6 +49,15 @@ export interface ProbeFilterSpec {
 const TFILTER_NAMES = new Set(['tid', 'ptid', 'tidhier', 'name', 'namehier', 'uid', 'gid']);
 const REPORT_FIELDS = new Set(['rt', 'tn', 'tid', 'rv', 'msg', 'ttctx']);
 
+/** Where the regex or string opening at `i` (`/…/`, `"…"`, with backslash escapes) closes, or -1. */
+function closingDelimiter(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] === '\\') j++;
+    else if (text[j] === text[i]) return j;
+  }
+  return -1;
+}
+
 /** Splits `name(args) name(args) ...`; `/…/` and `"…"` may hold parentheses, commas and spaces. */
 function terms(text: string, where: string): { name: string; args: string }[] {
   const out: { name: string; args: string }[] = [];
@@ -62,17 +71,10 @@ function terms(text: string, where: string): { name: string; args: string }[] {
     if (!m) throw new SpfConfigError(where, `expected NAME(...) at "${text.slice(i, i + 20)}"`);
     i += m[0].length;
     const start = i;
-    let quote: string | undefined;
-    for (; i < text.length; i++) {
-      const c = text[i]!;
-      if (quote) {
-        if (c === '\\') i++;
-        else if (c === quote) quote = undefined;
-      } else if (c === '/' || c === '"') {
-        quote = c;
-      } else if (c === ')') {
-        break;
-      }
+    for (; i < text.length && text[i] !== ')'; i++) {
+      if (text[i] !== '/' && text[i] !== '"') continue;
+      const end = closingDelimiter(text, i);
+      i = end < 0 ? text.length : end;
     }
     if (i >= text.length) throw new SpfConfigError(where, `${m[1]}( has no closing parenthesis`);
     out.push({ name: m[1]!, args: text.slice(start, i).trim() });
@@ -92,9 +94,8 @@ function pairs(args: string, where: string, what: string): [string, string][] {
     let value: string;
     const open = args[i];
     if (open === '/' || open === '"') {
-      let j = i + 1;
-      for (; j < args.length && args[j] !== open; j++) if (args[j] === '\\') j++;
-      if (j >= args.length) throw new SpfConfigError(where, `${what}: ${m[1]}= has an unterminated ${open === '/' ? 'regex' : 'string'}`);
+      const j = closingDelimiter(args, i);
+      if (j < 0) throw new SpfConfigError(where, `${what}: ${m[1]}= has an unterminated ${open === '/' ? 'regex' : 'string'}`);
       value = args.slice(i, j + 1);
       i = j + 1;
     } else {
